@@ -1,0 +1,182 @@
+"""The command line: parse options, call the core, render. Only this module imports typer."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any, NoReturn, Optional
+
+import typer
+
+from convcalc import __version__
+from convcalc.errors import ConvCalcError
+
+CONVENTION = (
+    "Counting convention: MACs are the weights' multiply-accumulates, bias excluded; a transposed conv is "
+    "counted per input position (input elements * C_out/g * prod(k)); FLOPs = 2*MACs + one add per output "
+    "element for a bias; max pooling prod(k)-1 comparisons, average pooling prod(k) per output element."
+)
+
+app = typer.Typer(
+    name="convcalc",
+    help="Exact shapes, parameters, MACs/FLOPs and receptive fields of convolutional networks.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+FLAGS = {"in": "--in", "output_padding": "--output-padding", "ceil": "--ceil", "bias": "--no-bias"}
+
+
+def fail(message: str) -> NoReturn:
+    """One line on stderr, exit code 2."""
+    print(f"convcalc: error: {message}", file=sys.stderr)
+    raise typer.Exit(2)
+
+
+def run_core(call: Callable[[], Any]) -> Any:
+    """Call into the library; its ConvCalcError becomes a one-line message naming the option."""
+    try:
+        return call()
+    except ConvCalcError as error:
+        if error.param:
+            fail(f"{FLAGS.get(error.param, '--' + error.param)}: {error.message}")
+        fail(str(error))
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"convcalc {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Exact shapes, parameters, MACs/FLOPs and receptive fields of convolutional networks."""
+
+
+OP_ALIASES = {
+    "conv": "conv", "convolution": "conv", "conv1d": "conv", "conv2d": "conv", "conv3d": "conv",
+    "deconv": "deconv", "transpose": "deconv", "transposed": "deconv", "convtranspose": "deconv",
+    "conv_transpose": "deconv", "conv-transpose": "deconv", "upconv": "deconv",
+    "maxpool": "maxpool", "max_pool": "maxpool", "max-pool": "maxpool", "max": "maxpool",
+    "avgpool": "avgpool", "avg_pool": "avgpool", "avg-pool": "avgpool", "avg": "avgpool", "meanpool": "avgpool",
+    "linear": "linear", "fc": "linear", "dense": "linear", "fully_connected": "linear",
+}  # fmt: skip
+
+# Which options each op takes; anything else given is an error, not silently ignored.
+OP_OPTIONS = {
+    "conv": {"out", "k", "s", "p", "d", "g", "bias"},
+    "deconv": {"out", "k", "s", "p", "d", "g", "output_padding", "bias"},
+    "maxpool": {"k", "s", "p", "d", "ceil"},
+    "avgpool": {"k", "s", "p", "ceil"},
+    "linear": {"out", "bias"},
+}
+FORMATS = ("table", "json", "markdown")
+
+
+@app.command(
+    epilog="Example: convcalc layer --in 640x640x3 --k 3x5 --s 1x2 --p 2 --out 5 --explain\n\n" + CONVENTION
+)
+def layer(
+    in_: Annotated[
+        str,
+        typer.Option(
+            "--in",
+            help="Input shape, channels last: 640x640x3 (HxWxC), 100x16 (LxC), 16x112x112x3 (DxHxWxC), or C@HxW "
+            "(3@512x512); for linear the feature count (784).",
+        ),
+    ],
+    out: Annotated[Optional[str], typer.Option("--out", help="Output channels or features [default: input channels].")] = None,
+    op: Annotated[str, typer.Option("--op", help="conv, deconv (transpose), maxpool, avgpool or linear.")] = "conv",
+    k: Annotated[Optional[str], typer.Option("--k", help="Kernel size: 3, or one per dimension: 3x5.")] = None,
+    s: Annotated[Optional[str], typer.Option("--s", help="Stride [default: 1; pooling: the kernel size].")] = None,
+    p: Annotated[
+        Optional[str],
+        typer.Option(
+            "--p",
+            help="Padding: 2, 1x2, 'valid' (0) or 'same' (TensorFlow's rule: output ceil(n/s), total padding "
+            "max((out-1)s + d(k-1) + 1 - n, 0), the odd pixel at the end) [default: 0].",
+        ),
+    ] = None,
+    d: Annotated[Optional[str], typer.Option("--d", help="Dilation [default: 1].")] = None,
+    g: Annotated[Optional[str], typer.Option("--g", help="Groups; equal to the input channels for depthwise [default: 1].")] = None,
+    output_padding: Annotated[
+        Optional[str], typer.Option("--output-padding", help="Extra output size of a transposed conv, < max(s, d).")
+    ] = None,
+    ceil: Annotated[bool, typer.Option("--ceil", help="Pooling: round the output size up (PyTorch's ceil_mode).")] = False,
+    no_bias: Annotated[bool, typer.Option("--no-bias", help="The layer has no bias.")] = False,
+    batch: Annotated[str, typer.Option("--batch", help="Batch size; multiplies MACs and FLOPs.")] = "1",
+    format: Annotated[str, typer.Option("--format", help="table, json or markdown.")] = "table",
+    explain: Annotated[bool, typer.Option("--explain", help="Show every formula with your numbers, step by step.")] = False,
+) -> None:
+    """Output shape, parameters, MACs/FLOPs and receptive field of one layer."""
+    from convcalc import layers
+    from convcalc.notation import parse_ints, parse_shape
+
+    kind = OP_ALIASES.get(op.strip().lower().replace(" ", ""))
+    if kind is None:
+        fail(f"--op: unknown op {op!r}; choose conv, deconv, maxpool, avgpool or linear")
+    if format not in FORMATS:
+        fail(f"--format: unknown format {format!r}; choose {', '.join(FORMATS)}")
+    given = {
+        "out": out, "k": k, "s": s, "p": p, "d": d, "g": g, "output_padding": output_padding,
+        "ceil": ceil or None, "bias": no_bias or None,
+    }  # fmt: skip
+    for name, value in given.items():
+        if value is not None and name not in OP_OPTIONS[kind]:
+            fail(f"{FLAGS.get(name, '--' + name)}: not an option of {kind}")
+
+    def ints(name: str, text: str | None, what: str = "value") -> tuple[int, ...] | None:
+        return None if text is None else parse_ints(text, name, what)
+
+    def one_int(name: str, text: str | None) -> int | None:
+        values = ints(name, text, "whole number")
+        if values is not None and len(values) != 1:
+            raise ConvCalcError(f"takes one whole number, got {text!r}", name)
+        return None if values is None else values[0]
+
+    def compute() -> Any:
+        shape = (one_int("in", in_),) if kind == "linear" and in_.strip().isdigit() else parse_shape(in_)
+        options: dict[str, Any] = {"batch": one_int("batch", batch)}
+        if kind == "linear":
+            if out is None:
+                raise ConvCalcError("is required for linear (the number of output features)", "out")
+            return layers.linear(shape, one_int("out", out), bias=not no_bias, **options)
+        if k is None:
+            raise ConvCalcError(f"is required for {kind} (the kernel size, e.g. 3 or 3x5)", "k")
+        options["k"] = ints("k", k)
+        for name, text in (("s", s), ("d", d)):
+            if text is not None:
+                options[name] = ints(name, text)
+        if p is not None:
+            options["p"] = p.strip().lower() if p.strip().lower() in ("same", "valid") else ints("p", p)
+        if kind in ("conv", "deconv"):
+            options.update(out=one_int("out", out), g=one_int("g", g) or 1, bias=not no_bias)
+            if kind == "deconv" and output_padding is not None:
+                options["output_padding"] = ints("output_padding", output_padding)
+            return (layers.conv if kind == "conv" else layers.deconv)(shape, **options)
+        return (layers.maxpool if kind == "maxpool" else layers.avgpool)(shape, ceil=ceil, **options)
+
+    result = run_core(compute)
+    from convcalc import render
+
+    if format == "json":
+        print(render.layer_json(result))
+    elif format == "markdown":
+        print(render.layer_markdown(result))
+    else:
+        render.print_layer_table(result)
+    if explain:
+        from convcalc.explain import explain as explain_lines
+
+        print("\n".join(explain_lines(result)))
+
+
+def main() -> None:
+    app(prog_name="convcalc")

@@ -1,0 +1,156 @@
+"""Step-by-step arithmetic of one layer, the way a textbook works it: each formula, then the user's numbers.
+
+Pure text: returns lines; the CLI prints them.
+"""
+
+from __future__ import annotations
+
+from math import prod
+
+from convcalc.layers import ConvSpec, LayerResult, LinearSpec, PoolSpec
+from convcalc.notation import dim_names, format_shape
+from convcalc.shapes import Window
+
+
+def n(value: int) -> str:
+    return f"{value:,}"
+
+
+def star(values: tuple[int, ...] | list[int]) -> str:
+    return "*".join(str(v) for v in values)
+
+
+def _padded_terms(size: int, w: Window) -> str:
+    """``640 + 2*2 - 3`` (the textbook's n + 2p - k), or the general n + p1 + p2 - d(k-1) - 1."""
+    before, after = w.pad
+    pad = f" + 2*{before}" if before == after and before else (f" + {before} + {after}" if before or after else "")
+    kernel = f" - {w.kernel}" if w.dilation == 1 else f" - {w.dilation}*({w.kernel}-1) - 1"
+    return f"{size}{pad}{kernel}"
+
+
+def _window_lines(result: LayerResult, windows: tuple[Window, ...], ceil_mode: bool) -> list[str]:
+    names = dim_names(len(windows))
+    rounding = "ceil" if ceil_mode else "floor"
+    lines = [f"Output size: out = {rounding}((n + 2p - d(k-1) - 1)/s) + 1"]
+    for name, size, w, out in zip(names, result.input_shape, windows, result.output_shape):
+        terms = _padded_terms(size, w)
+        numerator = w.padded(size) - w.span + (w.stride - 1 if ceil_mode else 0)
+        if ceil_mode:
+            quotient = f"ceil({w.padded(size) - w.span}/{w.stride})"
+            value = numerator // w.stride + 1
+        else:
+            quotient = f"floor({numerator}/{w.stride})"
+            value = numerator // w.stride + 1
+        steps = f"{name}_out = {rounding}(({terms})/{w.stride}) + 1"
+        if w.stride > 1 or w.dilation > 1:
+            steps += f" = {quotient} + 1"
+        steps += f" = {value}"
+        if value != out:
+            steps += f"; the last window would start at {(value - 1) * w.stride} >= {size} + {w.pad[0]}, so {out}"
+        lines.append("  " + steps)
+    return lines
+
+
+def _field_lines(result: LayerResult, windows: tuple[Window, ...]) -> list[str]:
+    lines = ["Receptive field: d(k-1) + 1 input positions per dimension; jump (effective stride) = s"]
+    for name, w in zip(dim_names(len(windows)), windows):
+        lines.append(f"  {name}: {w.dilation}*({w.kernel}-1) + 1 = {w.span}, jump {w.stride}")
+    return lines
+
+
+def _per_group(channels: int, groups: int) -> str:
+    return f"({channels}/{groups})" if groups > 1 else str(channels)
+
+
+def _plus(bias: bool, c_out: int) -> str:
+    return f" + {c_out}" if bias else ""
+
+
+def _batch(result: LayerResult) -> str:
+    return f" * {result.batch} (batch)" if result.batch > 1 else ""
+
+
+def explain_conv(result: LayerResult, spec: ConvSpec) -> list[str]:
+    rank = len(spec.windows)
+    names = dim_names(rank)
+    c_in, c_out, g = result.input_shape[-1], spec.out, spec.groups
+    kernel = [w.kernel for w in spec.windows]
+    k_names = "*".join(f"k_{name}" for name in names)
+    bias = " + C_out" if spec.bias else ""
+    lines: list[str] = []
+    if spec.transposed:
+        lines.append("Output size: out = (n-1)*s - 2p + d(k-1) + output_padding + 1")
+        for name, size, w, op, out in zip(names, result.input_shape, spec.windows, spec.output_padding, result.output_shape):
+            pads = f"2*{w.pad[0]}" if w.pad[0] == w.pad[1] else f"{w.pad[0]} - {w.pad[1]}"
+            lines.append(f"  {name}_out = ({size}-1)*{w.stride} - {pads} + {w.dilation}*({w.kernel}-1) + {op} + 1 = {out}")
+        lines.append(f"Parameters: {k_names}*C_in*(C_out/g){bias}")
+        lines.append(f"  params = {star(kernel)}*{c_in}*{_per_group(c_out, g)}{_plus(spec.bias, c_out)} = {n(result.params)}")
+        in_names = "*".join(f"{name}_in" for name in names)
+        lines.append(f"MACs, counted per input position (bias excluded): {in_names}*C_in * (C_out/g)*{k_names}")
+        lines.append(
+            f"  MACs = {star(result.input_shape)} * {c_out // g}*{star(kernel)}{_batch(result)} = {n(result.macs)}"
+        )
+    else:
+        lines += _window_lines(result, spec.windows, False)
+        lines.append(f"Parameters: {k_names}*(C_in/g)*C_out{bias}")
+        lines.append(f"  params = {star(kernel)}*{_per_group(c_in, g)}*{c_out}{_plus(spec.bias, c_out)} = {n(result.params)}")
+        out_names = "*".join(f"{name}_out" for name in names)
+        lines.append(f"MACs (bias excluded): {out_names}*C_out * (C_in/g)*{k_names}")
+        lines.append(
+            f"  MACs = {star(result.output_shape)} * {c_in // g}*{star(kernel)}{_batch(result)} = {n(result.macs)}"
+        )
+    lines += _flops_lines(result, spec.bias)
+    if spec.transposed:
+        lines.append("Receptive field: each output sees the inputs its kernel taps reach; jump = 1/s (upsampling)")
+        for name, field, jump in zip(names, result.receptive_field, result.jump):
+            lines.append(f"  {name}: {field} input positions, jump {jump}")
+    else:
+        lines += _field_lines(result, spec.windows)
+    return lines
+
+
+def _flops_lines(result: LayerResult, bias: bool) -> list[str]:
+    elements = prod(result.output_shape) * result.batch
+    if bias:
+        return [
+            "FLOPs: 2*MACs (a multiply and an add each) + one bias add per output element",
+            f"  FLOPs = 2*{n(result.macs)} + {n(elements)} = {n(result.flops)}",
+        ]
+    return ["FLOPs: 2*MACs (a multiply and an add each), no bias", f"  FLOPs = 2*{n(result.macs)} = {n(result.flops)}"]
+
+
+def explain_pool(result: LayerResult, spec: PoolSpec) -> list[str]:
+    lines = _window_lines(result, spec.windows, spec.ceil_mode)
+    kernel = [w.kernel for w in spec.windows]
+    elements = prod(result.output_shape) * result.batch
+    lines.append("Parameters: 0 (pooling has no weights); MACs: 0")
+    if spec.kind == "max":
+        lines.append("FLOPs: prod(k) - 1 comparisons per output element")
+        lines.append(f"  FLOPs = ({star(kernel)} - 1) * {n(elements)} = {n(result.flops)}")
+    else:
+        lines.append("FLOPs: prod(k) - 1 adds and one divide per output element")
+        lines.append(f"  FLOPs = {star(kernel)} * {n(elements)} = {n(result.flops)}")
+    return lines + _field_lines(result, spec.windows)
+
+
+def explain_linear(result: LayerResult, spec: LinearSpec) -> list[str]:
+    features, rows = result.input_shape[-1], prod(result.input_shape[:-1])
+    bias = f" + {spec.out}" if spec.bias else ""
+    lines = [
+        "Parameters: in*out" + (" + out (bias)" if spec.bias else ""),
+        f"  params = {features}*{spec.out}{bias} = {n(result.params)}",
+        "MACs (bias excluded): in*out per row",
+        f"  MACs = {f'{rows} * ' if rows > 1 else ''}{features}*{spec.out}{_batch(result)} = {n(result.macs)}",
+    ]
+    return lines + _flops_lines(result, spec.bias)
+
+
+EXPLAIN = {ConvSpec: explain_conv, PoolSpec: explain_pool, LinearSpec: explain_linear}
+
+
+def explain(result: LayerResult) -> list[str]:
+    """The arithmetic of one layer, step by step, with the result's own numbers substituted."""
+    spec = result.spec
+    head = f"{result.op}: input {format_shape(result.input_shape)} -> output {format_shape(result.output_shape)}"
+    body = EXPLAIN[type(spec)](result, spec) if spec is not None else []
+    return [head, *body, *(f"Warning: {w}" for w in result.warnings)]
