@@ -180,3 +180,96 @@ def layer(
 
 def main() -> None:
     app(prog_name="convcalc")
+
+
+NET_FORMATS = ("table", "json", "markdown", "csv")
+
+
+def resolve_spec(spec: str) -> str:
+    """A file path, or the name of a bundled example (``lenet5`` or ``lenet5.yaml``)."""
+    from pathlib import Path
+
+    if Path(spec).is_file():
+        return spec
+    from convcalc.zoo import bundled
+
+    found = bundled(spec)
+    if found is None:
+        fail(f"{spec}: no such file, and no bundled example of that name (see `convcalc zoo`)")
+    return found
+
+
+@app.command(
+    epilog="Examples: convcalc net examples/lenet5.yaml; convcalc net resnet50 --depth 1; "
+    "convcalc net lenet5 --explain C5 (bundled examples resolve by name from any folder).\n\n" + CONVENTION
+)
+def net(
+    spec: Annotated[str, typer.Argument(help="A YAML spec file, or the name of a bundled example (convcalc zoo).")],
+    batch: Annotated[str, typer.Option("--batch", help="Batch size; multiplies MACs, FLOPs and activations.")] = "1",
+    input: Annotated[Optional[str], typer.Option("--input", help="Override the spec's input shape (e.g. 64x64x3).")] = None,
+    depth: Annotated[Optional[str], typer.Option("--depth", help="Fold blocks nested deeper than this (0: one row per block).")] = None,
+    format: Annotated[str, typer.Option("--format", help="table, json, markdown or csv.")] = "table",
+    dtype: Annotated[str, typer.Option("--dtype", help="Element type for memory: float32, float16, bfloat16, int8, ...")] = "float32",
+    explain: Annotated[Optional[str], typer.Option("--explain", help="Show the backward receptive-field recursion from LAYER to the input.", metavar="LAYER")] = None,
+) -> None:
+    """Per-layer table of a network spec: shapes, params, MACs, receptive field and jump, and totals."""
+    from dataclasses import replace
+
+    from convcalc import network, spec as specs
+    from convcalc.notation import parse_ints, parse_shape
+
+    if format not in NET_FORMATS:
+        fail(f"--format: unknown format {format!r}; choose {', '.join(NET_FORMATS)}")
+    path = resolve_spec(spec)
+
+    def compute() -> Any:
+        graph = specs.load(path)
+        if input is not None:
+            graph = replace(graph, input_shape=parse_shape(input, "input"))
+        batch_size = parse_ints(batch, "batch", "whole number")
+        folding = None if depth is None else parse_ints(depth, "depth", "whole number")
+        if len(batch_size) != 1 or (folding is not None and (len(folding) != 1 or folding[0] < 0)):
+            raise ConvCalcError("takes one whole number >= 0", "batch" if len(batch_size) != 1 else "depth")
+        report = network.analyze(graph, batch_size[0], dtype)
+        return graph, report, None if folding is None else folding[0]
+
+    graph, report, folding = run_core(compute)
+    from convcalc import render
+
+    if explain is not None:
+        target = next((node.index for node in graph.nodes if node.name == explain), None)
+        if target is None:
+            fail(f"--explain: no layer named {explain!r} in {path}")
+        print("\n".join(run_core(lambda: network.backward_field(graph, target))))
+        return
+    if format == "json":
+        print(render.net_json(report))
+    elif format == "markdown":
+        print(render.net_markdown(report, folding))
+    elif format == "csv":
+        print(render.net_csv(report, folding))
+    else:
+        render.print_net_table(report, folding)
+
+
+@app.command(epilog="Example: convcalc zoo; then convcalc net resnet50")
+def zoo() -> None:
+    """List the bundled example networks (usable by name with `convcalc net`)."""
+    from convcalc import network, spec as specs
+    from convcalc.zoo import bundled, names
+
+    for name in names():
+        graph = run_core(lambda: specs.load(bundled(name) or name))
+        report = run_core(lambda: network.analyze(graph))
+        shape = "x".join(map(str, graph.input_shape))
+        print(f"{name:<18} {graph.name:<24} input {shape:<14} params {report.params:>13,}  MACs {report.macs:>15,}")
+
+
+@app.command(epilog="Example: convcalc schema > convcalc.schema.json")
+def schema() -> None:
+    """Print the JSON Schema of the spec format, for editors (YAML language server)."""
+    import json
+
+    from convcalc.specformat import json_schema
+
+    print(json.dumps(json_schema(), indent=2))

@@ -85,3 +85,134 @@ def print_layer_table(result: LayerResult) -> None:
     for label, value in layer_rows(result):
         table.add_row(label, Text(value, style="yellow" if label == "Warning" else ""))
     Console().print(table)
+
+
+# --------------------------------------------------------------------------- networks
+
+
+def field_text(row: Any) -> tuple[str, str]:
+    """(receptive field, jump) cells of a network row."""
+    field = row.field
+    if field is None:
+        return "-", "-"
+    if field.whole:
+        return "whole", "-"
+    return per_dim(field.size), per_dim(field.jump)
+
+
+def fold(rows: tuple[Any, ...], depth: int | None) -> list[Any]:
+    """Open block instances ``depth`` levels deep; fold anything deeper into one row per instance
+    (``depth=0``: every top-level block instance is one row)."""
+    if depth is None:
+        return list(rows)
+    from dataclasses import replace
+
+    folded: list[Any] = []
+    for row in rows:
+        if len(row.blocks) <= depth:
+            folded.append(row)
+            continue
+        key = row.blocks[depth]
+        last = folded[-1] if folded else None
+        if last is not None and last.op == "block" and last.name == key:
+            folded[-1] = replace(
+                last,
+                output_shape=row.output_shape,
+                params=last.params + row.params,
+                buffers=last.buffers + row.buffers,
+                macs=last.macs + row.macs,
+                flops=last.flops + row.flops,
+                field=row.field,
+                warnings=last.warnings + row.warnings,
+            )
+        else:
+            folded.append(replace(row, name=key, op="block", blocks=row.blocks[:depth]))
+    return folded
+
+
+NET_COLUMNS = ("#", "name", "op", "output", "params", "MACs", "RF", "jump")
+
+
+def net_cells(rows: list[Any]) -> list[list[str]]:
+    cells = []
+    for number, row in enumerate(rows):
+        rf, jump = field_text(row)
+        cells.append(
+            [str(number), row.name, row.op, format_shape(row.output_shape), f"{row.params:,}", f"{row.macs:,}", rf, jump]
+        )
+    return cells
+
+
+def total_lines(report: Any) -> list[str]:
+    totals = report.totals()
+    frozen = totals["non_trainable_params"]
+    return [
+        f"Params: {totals['params']:,} ({si(totals['params'])})"
+        + (f", trainable {totals['trainable_params']:,}, frozen {frozen:,}" if frozen else "")
+        + (f"; buffers (BN statistics): {totals['buffers']:,}" if totals["buffers"] else ""),
+        f"MACs: {totals['macs']:,} ({si(totals['macs'])})   FLOPs: {totals['flops']:,} ({si(totals['flops'])})"
+        + (f"   batch {report.batch}" if report.batch > 1 else ""),
+        f"Memory ({report.dtype}): activations {mib(totals['activation_bytes'])}, "
+        f"parameters and buffers {mib(totals['param_bytes'])}",
+    ]
+
+
+def mib(size: int) -> str:
+    return f"{size / 2**20:,.2f} MiB" if size >= 2**20 else f"{size / 2**10:,.1f} KiB"
+
+
+def net_warnings(rows: list[Any]) -> list[str]:
+    return [f"{row.name}: {warning}" for row in rows for warning in row.warnings]
+
+
+def print_net_table(report: Any, depth: int | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    rows = fold(report.rows, depth)
+    title = f"{report.name}: {format_shape(report.input_shape)} -> {format_shape(report.output_shape)}"
+    table = Table(title=title, title_justify="left", box=None, header_style="bold", pad_edge=False)
+    for column in NET_COLUMNS:
+        table.add_column(column, justify="right" if column in ("#", "params", "MACs") else "left", no_wrap=True)
+    cells = net_cells(rows)
+    for row_cells in cells:
+        table.add_row(*(Text(cell) for cell in row_cells))
+    widths = [max([len(column)] + [len(row[i]) for row in cells]) for i, column in enumerate(NET_COLUMNS)]
+    console = Console()
+    needed = sum(widths) + 2 * len(widths)
+    if console.width < needed:  # never truncate numbers: widen past a narrow terminal or a pipe
+        console = Console(width=needed)
+    console.print(table)
+    for line in total_lines(report):
+        console.print(Text(line))
+    for warning in net_warnings(rows):
+        console.print(Text("Warning: " + warning, style="yellow"))
+
+
+def net_markdown(report: Any, depth: int | None) -> str:
+    rows = fold(report.rows, depth)
+    lines = [f"**{report.name}**: {format_shape(report.input_shape)} -> {format_shape(report.output_shape)}", ""]
+    lines.append("| " + " | ".join(NET_COLUMNS) + " |")
+    lines.append("|" + "|".join("---:" if c in ("#", "params", "MACs") else "---" for c in NET_COLUMNS) + "|")
+    lines += ["| " + " | ".join(cells) + " |" for cells in net_cells(rows)]
+    lines.append("")
+    lines += [line + "  " for line in total_lines(report)]
+    return "\n".join(lines)
+
+
+def net_csv(report: Any, depth: int | None) -> str:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["index", "name", "op", "output_shape", "params", "buffers", "macs", "flops", "receptive_field", "jump"])
+    for number, row in enumerate(fold(report.rows, depth)):
+        rf, jump = field_text(row)
+        writer.writerow([number, row.name, row.op, format_shape(row.output_shape), row.params, row.buffers, row.macs, row.flops, rf, jump])
+    return buffer.getvalue().rstrip("\n")
+
+
+def net_json(report: Any) -> str:
+    return to_json(report.to_dict())

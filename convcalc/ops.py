@@ -1,0 +1,271 @@
+"""What each op of a network does to its inputs: output shape, parameters, buffers, MACs, FLOPs, local field.
+
+One small handler per op kind, dispatched through :data:`OPS`. Handlers take the op's validated arguments (a dict
+with canonical keys) and the input shapes (channels last, batch excluded), and return an :class:`OpResult`.
+Counts are per sample. Weighted layers reuse :mod:`convcalc.layers`, so one formula serves ``layer`` and ``net``.
+
+Conventions beyond those of :mod:`convcalc.counts`: batch norm has 2C trainable params (scale, shift) and 2C buffers
+(running mean, variance), and 2 FLOPs per element; an activation is 1 FLOP per element (softmax 3: exp, sum,
+divide); ``add`` is one add per output element for every input after the first; concat, flatten, pad, dropout and
+identity cost nothing; nearest upsampling costs nothing, (bi/tri)linear 2^R multiplies and 2^R - 1 adds per element.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from math import prod
+from typing import Any, Literal
+
+from convcalc import layers
+from convcalc.errors import InputError, ShapeError
+from convcalc.layers import LayerResult, per_dim, spatial_and_channels
+from convcalc.notation import Shape, format_shape
+from convcalc.opnames import ACTIVATIONS
+
+FieldKind = Literal["window", "global", "merge"]
+
+
+@dataclass(frozen=True)
+class OpResult:
+    """One op applied to its inputs. ``kernel``/``jump``/``offset`` describe its local receptive field per spatial
+    dimension, in units of its input: an output sees ``kernel`` inputs starting at ``offset + i*jump``."""
+
+    output_shape: Shape
+    params: int = 0
+    buffers: int = 0
+    macs: int = 0
+    flops: int = 0
+    field: FieldKind = "window"
+    kernel: tuple[int, ...] = ()
+    jump: tuple[Fraction, ...] = ()
+    offset: tuple[Fraction, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+def pointwise(shape: Shape, flops_per_element: int = 0, params: int = 0, buffers: int = 0) -> OpResult:
+    """An op that keeps the shape and looks at one position at a time."""
+    rank = max(len(shape) - 1, 0)
+    return OpResult(
+        output_shape=shape,
+        params=params,
+        buffers=buffers,
+        flops=flops_per_element * prod(shape),
+        kernel=(1,) * rank,
+        jump=(Fraction(1),) * rank,
+        offset=(Fraction(0),) * rank,
+        field="window" if rank else "global",
+    )
+
+
+def from_layer(result: LayerResult) -> OpResult:
+    return OpResult(
+        output_shape=result.output_shape,
+        params=result.params,
+        macs=result.macs,
+        flops=result.flops,
+        kernel=result.receptive_field,
+        jump=result.jump,
+        offset=result.start,
+        warnings=result.warnings,
+        field="window" if result.receptive_field else "global",
+    )
+
+
+def one_input(shapes: list[Shape]) -> Shape:
+    if len(shapes) != 1:
+        raise InputError(f"takes one input, got {len(shapes)}", "from")
+    return shapes[0]
+
+
+def op_conv(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
+    keys = ("out", "k", "s", "p", "d", "g", "bias")
+    return from_layer(layers.conv(one_input(shapes), **{k: args[k] for k in keys if k in args}))
+
+
+def op_deconv(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
+    keys = ("out", "k", "s", "p", "d", "g", "bias", "output_padding")
+    return from_layer(layers.deconv(one_input(shapes), **{k: args[k] for k in keys if k in args}))
+
+
+def op_maxpool(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
+    keys = ("k", "s", "p", "d", "ceil")
+    return from_layer(layers.maxpool(one_input(shapes), **{k: args[k] for k in keys if k in args}))
+
+
+def op_avgpool(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
+    keys = ("k", "s", "p", "ceil")
+    return from_layer(layers.avgpool(one_input(shapes), **{k: args[k] for k in keys if k in args}))
+
+
+def op_linear(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
+    shape = one_input(shapes)
+    result = from_layer(layers.linear(shape, args["out"], bias=args.get("bias", True)))
+    rank = len(shape) - 1  # a linear layer on (..., C) works per position: a 1x1 field
+    return OpResult(
+        output_shape=result.output_shape,
+        params=result.params,
+        macs=result.macs,
+        flops=result.flops,
+        field="window" if rank else "global",
+        kernel=(1,) * rank,
+        jump=(Fraction(1),) * rank,
+        offset=(Fraction(0),) * rank,
+    )
+
+
+def adaptive_bins(n: int, out: int) -> list[tuple[int, int]]:
+    """PyTorch's adaptive pooling bins: [floor(i*n/out), ceil((i+1)*n/out)) for i < out."""
+    return [(i * n // out, -(-(i + 1) * n // out)) for i in range(out)]
+
+
+def _adaptive(kind: str, args: dict[str, Any], shapes: list[Shape]) -> OpResult:
+    spatial, channels = spatial_and_channels(one_input(shapes), kind)
+    sizes = per_dim(args["size"], len(spatial), "size", 1)
+    bins = [adaptive_bins(n, out) for n, out in zip(spatial, sizes)]
+    window_elements = prod(sum(hi - lo for lo, hi in dim) for dim in bins)  # sum over output positions of bin size
+    out_shape = sizes + (channels,)
+    flops = channels * (window_elements if kind.endswith("avgpool") else window_elements - prod(sizes))
+    return OpResult(
+        output_shape=out_shape,
+        flops=flops,
+        kernel=tuple(max(hi - lo for lo, hi in dim) for dim in bins),
+        jump=tuple(Fraction(n, out) for n, out in zip(spatial, sizes)),
+        offset=(Fraction(0),) * len(spatial),
+    )
+
+
+def op_adaptive_avgpool(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
+    return _adaptive("adaptive_avgpool", args, shapes)
+
+
+def op_adaptive_maxpool(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
+    return _adaptive("adaptive_maxpool", args, shapes)
+
+
+def _global(kind: str, shapes: list[Shape]) -> OpResult:
+    spatial, channels = spatial_and_channels(one_input(shapes), kind)
+    window = prod(spatial)
+    flops = channels * (window if kind == "global_avgpool" else window - 1)
+    return OpResult(output_shape=(channels,), flops=flops, field="global")
+
+
+def op_global_avgpool(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
+    return _global("global_avgpool", shapes)
+
+
+def op_global_maxpool(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
+    return _global("global_maxpool", shapes)
+
+
+def op_flatten(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
+    """Flattens everything but the batch; features are counted channels last (PyTorch flattens C x H x W: same
+    count, another order)."""
+    return OpResult(output_shape=(prod(one_input(shapes)),), field="global")
+
+
+def op_bn(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
+    shape = one_input(shapes)
+    channels = shape[-1]
+    affine = args.get("affine", True)
+    stats = args.get("track_running_stats", True)
+    return pointwise(shape, 2, params=2 * channels if affine else 0, buffers=2 * channels if stats else 0)
+
+
+def op_activation(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
+    return pointwise(one_input(shapes), 1)
+
+
+def op_prelu(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
+    shape = one_input(shapes)
+    count = args.get("num_parameters", 1)
+    if count not in (1, shape[-1]):
+        raise ShapeError(f"num_parameters must be 1 or the channel count {shape[-1]}, got {count}", "num_parameters")
+    return pointwise(shape, 1, params=count)
+
+
+def op_softmax(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
+    return pointwise(one_input(shapes), 3)
+
+
+def op_free(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
+    """identity, dropout: no change, no cost."""
+    return pointwise(one_input(shapes), 0)
+
+
+UPSAMPLE_FIELD = {"nearest": 1, "linear": 2, "bilinear": 2, "trilinear": 2, "bicubic": 4}
+
+
+def op_upsample(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
+    spatial, channels = spatial_and_channels(one_input(shapes), "upsample")
+    scale = per_dim(args["scale"], len(spatial), "scale", 1)
+    mode = args.get("mode", "nearest")
+    out_shape = tuple(n * f for n, f in zip(spatial, scale)) + (channels,)
+    rank = len(spatial)
+    flops = 0 if mode == "nearest" else (2 ** (rank + 1) - 1) * prod(out_shape)
+    span = UPSAMPLE_FIELD[mode]
+    return OpResult(
+        output_shape=out_shape,
+        flops=flops,
+        kernel=(span,) * rank,
+        jump=tuple(Fraction(1, f) for f in scale),
+        offset=(Fraction(0),) * rank,
+    )
+
+
+def op_pad(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
+    spatial, channels = spatial_and_channels(one_input(shapes), "pad")
+    pads, _ = layers.resolve_padding(args["p"], spatial, (1,) * len(spatial), (1,) * len(spatial), (1,) * len(spatial))
+    rank = len(spatial)
+    return OpResult(
+        output_shape=tuple(n + lo + hi for n, (lo, hi) in zip(spatial, pads)) + (channels,),
+        kernel=(1,) * rank,
+        jump=(Fraction(1),) * rank,
+        offset=tuple(Fraction(-lo) for lo, _ in pads),
+    )
+
+
+def op_add(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
+    if len(shapes) < 2:
+        raise InputError(f"add needs at least two inputs, got {len(shapes)}", "from")
+    if any(shape != shapes[0] for shape in shapes):
+        raise ShapeError("add needs equal shapes, got " + ", ".join(map(format_shape, shapes)), "from")
+    return OpResult(output_shape=shapes[0], flops=(len(shapes) - 1) * prod(shapes[0]), field="merge")
+
+
+def op_concat(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
+    if len(shapes) < 2:
+        raise InputError(f"concat needs at least two inputs, got {len(shapes)}", "from")
+    if any(shape[:-1] != shapes[0][:-1] for shape in shapes):
+        raise ShapeError(
+            "concat needs equal sizes but for the channels, got " + ", ".join(map(format_shape, shapes)), "from"
+        )
+    return OpResult(output_shape=shapes[0][:-1] + (sum(shape[-1] for shape in shapes),), field="merge")
+
+
+OPS: dict[str, Callable[[dict[str, Any], list[Shape]], OpResult]] = {
+    "conv": op_conv,
+    "deconv": op_deconv,
+    "maxpool": op_maxpool,
+    "avgpool": op_avgpool,
+    "adaptive_avgpool": op_adaptive_avgpool,
+    "adaptive_maxpool": op_adaptive_maxpool,
+    "global_avgpool": op_global_avgpool,
+    "global_maxpool": op_global_maxpool,
+    "linear": op_linear,
+    "flatten": op_flatten,
+    "bn": op_bn,
+    "prelu": op_prelu,
+    "softmax": op_softmax,
+    "dropout": op_free,
+    "identity": op_free,
+    "upsample": op_upsample,
+    "pad": op_pad,
+    "add": op_add,
+    "concat": op_concat,
+    **{name: op_activation for name in ACTIVATIONS},
+}
+
+MERGES = frozenset({"add", "concat"})
+

@@ -1,0 +1,67 @@
+"""Receptive fields through a network, per spatial dimension, in input pixels (exact fractions).
+
+A layer is described locally by (k, s, t): an output unit i sees k consecutive units of the layer's input,
+starting at t + i*s. Through a chain, with the layer's input field (r, j, u) — size, jump, start —:
+
+- forward (one pass, input to output): r' = r + (k - 1) j,  j' = j s,  u' = u + t j;
+- backward (the seeds' recursion, from a layer back to the input): r_{l-1} = s_l r_l + (k_l - s_l),
+  with the start u_{l-1} = s_l u_l + t_l, both in units of layer l-1's output.
+
+At ``add``/``concat`` the field is the union (hull) of the inputs' fields; a merge of inputs with different jumps
+is reported as misaligned. After flatten, global pooling or linear on flat input the field is the whole input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+
+@dataclass(frozen=True)
+class Field:
+    """Receptive field of one output unit (unit 0), per dimension: size, jump and start in input coordinates.
+    ``whole`` marks layers whose units see the whole input (after flatten/global pooling)."""
+
+    size: tuple[Fraction, ...]
+    jump: tuple[Fraction, ...]
+    start: tuple[Fraction, ...]
+    whole: bool = False
+
+    @staticmethod
+    def identity(rank: int) -> Field:
+        one, zero = (Fraction(1),) * rank, (Fraction(0),) * rank
+        return Field(one, one, zero)
+
+    @property
+    def end(self) -> tuple[Fraction, ...]:
+        return tuple(u + r for u, r in zip(self.start, self.size))
+
+
+def forward(field: Field, kernel: Sequence[int], jump: Sequence[Fraction], offset: Sequence[Fraction]) -> Field:
+    """r' = r + (k-1) j;  j' = j s;  u' = u + t j."""
+    if field.whole:
+        return field
+    return Field(
+        tuple(r + (k - 1) * j for r, k, j in zip(field.size, kernel, field.jump)),
+        tuple(j * s for j, s in zip(field.jump, jump)),
+        tuple(u + t * j for u, t, j in zip(field.start, offset, field.jump)),
+    )
+
+
+def merge(fields: Sequence[Field]) -> tuple[Field, bool]:
+    """The hull of the inputs' fields; returns (field, aligned) where aligned means equal jumps."""
+    if any(f.whole for f in fields):
+        whole = next(f for f in fields if f.whole)
+        return whole, True
+    start = tuple(min(values) for values in zip(*(f.start for f in fields)))
+    end = tuple(max(values) for values in zip(*(f.end for f in fields)))
+    jumps = [f.jump for f in fields]
+    aligned = all(j == jumps[0] for j in jumps)
+    jump = tuple(max(values) for values in zip(*jumps))
+    return Field(tuple(e - s for s, e in zip(start, end)), jump, start), aligned
+
+
+def backward_step(size: Fraction, start: Fraction, kernel: int, jump: Fraction, offset: Fraction) -> tuple[Fraction, Fraction]:
+    """One step of the seeds' recursion: r_{l-1} = s r_l + (k - s); u_{l-1} = s u_l + t."""
+    return jump * size + (kernel - jump), jump * start + offset

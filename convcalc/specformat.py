@@ -1,0 +1,278 @@
+"""The network spec format, defined once with pydantic: the source of truth for validation and ``convcalc schema``.
+
+Each op's arguments are a ``TypedDict`` (canonical short names, PyTorch's names as aliases). At run time the
+spec loader validates with pydantic-core validators built from the core schemas generated here and stored in
+:mod:`convcalc._coreschemas` (importing all of pydantic costs ~100 ms, the core alone ~20 ms);
+``python -m convcalc.specformat`` regenerates that module and a test checks it is current.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import AliasChoices, ConfigDict, Field, TypeAdapter
+from typing_extensions import NotRequired, TypedDict
+
+from convcalc.opnames import OP_ARG_TYPES
+
+PosInt = Annotated[int, Field(ge=1)]
+NonNegInt = Annotated[int, Field(ge=0)]
+Ints = Union[PosInt, list[PosInt]]
+Padding = Union[NonNegInt, Literal["same", "valid"], list[Union[NonNegInt, list[NonNegInt]]]]
+FORBID = ConfigDict(extra="forbid")
+
+
+def alias(name: str, *others: str) -> Any:
+    return Field(validation_alias=AliasChoices(name, *others))
+
+
+class ConvArgs(TypedDict):
+    """Convolution: like torch.nn.ConvNd (N from the input)."""
+
+    __pydantic_config__ = FORBID  # type: ignore[misc]
+    out: Annotated[NotRequired[PosInt], alias("out", "out_channels")]
+    k: Annotated[Ints, alias("k", "kernel_size")]
+    s: Annotated[NotRequired[Ints], alias("s", "stride")]
+    p: Annotated[NotRequired[Padding], alias("p", "padding")]
+    d: Annotated[NotRequired[Ints], alias("d", "dilation")]
+    g: Annotated[NotRequired[PosInt], alias("g", "groups")]
+    bias: NotRequired[bool]
+
+
+class DeconvArgs(ConvArgs):
+    """Transposed convolution: like torch.nn.ConvTransposeNd."""
+
+    output_padding: NotRequired[Union[NonNegInt, list[NonNegInt]]]
+
+
+class MaxPoolArgs(TypedDict):
+    """Max pooling: like torch.nn.MaxPoolNd (stride defaults to the kernel)."""
+
+    __pydantic_config__ = FORBID  # type: ignore[misc]
+    k: Annotated[Ints, alias("k", "kernel_size")]
+    s: Annotated[NotRequired[Ints], alias("s", "stride")]
+    p: Annotated[NotRequired[Padding], alias("p", "padding")]
+    d: Annotated[NotRequired[Ints], alias("d", "dilation")]
+    ceil: Annotated[NotRequired[bool], alias("ceil", "ceil_mode")]
+
+
+class AvgPoolArgs(TypedDict):
+    """Average pooling: like torch.nn.AvgPoolNd (stride defaults to the kernel)."""
+
+    __pydantic_config__ = FORBID  # type: ignore[misc]
+    k: Annotated[Ints, alias("k", "kernel_size")]
+    s: Annotated[NotRequired[Ints], alias("s", "stride")]
+    p: Annotated[NotRequired[Padding], alias("p", "padding")]
+    ceil: Annotated[NotRequired[bool], alias("ceil", "ceil_mode")]
+    count_include_pad: NotRequired[bool]
+
+
+class AdaptivePoolArgs(TypedDict):
+    """Adaptive pooling to a fixed output size, with PyTorch's bins."""
+
+    __pydantic_config__ = FORBID  # type: ignore[misc]
+    size: Annotated[Ints, alias("size", "output_size")]
+
+
+class LinearArgs(TypedDict):
+    """Fully connected on the last axis."""
+
+    __pydantic_config__ = FORBID  # type: ignore[misc]
+    out: Annotated[PosInt, alias("out", "out_features")]
+    bias: NotRequired[bool]
+
+
+class BatchNormArgs(TypedDict):
+    """Batch norm: 2C trainable params (affine), 2C buffers (running statistics)."""
+
+    __pydantic_config__ = FORBID  # type: ignore[misc]
+    affine: NotRequired[bool]
+    track_running_stats: NotRequired[bool]
+    eps: NotRequired[float]
+    momentum: NotRequired[float]
+
+
+class ActivationArgs(TypedDict):
+    """An elementwise activation; its options do not change any count."""
+
+    __pydantic_config__ = FORBID  # type: ignore[misc]
+    inplace: NotRequired[bool]
+    negative_slope: NotRequired[float]
+    alpha: NotRequired[float]
+    beta: NotRequired[float]
+    threshold: NotRequired[float]
+    min_val: NotRequired[float]
+    max_val: NotRequired[float]
+    approximate: NotRequired[Literal["none", "tanh"]]
+
+
+class PReLUArgs(TypedDict):
+    """PReLU: 1 learnable slope, or one per channel."""
+
+    __pydantic_config__ = FORBID  # type: ignore[misc]
+    num_parameters: NotRequired[PosInt]
+    init: NotRequired[float]
+
+
+class SoftmaxArgs(TypedDict):
+    __pydantic_config__ = FORBID  # type: ignore[misc]
+    dim: NotRequired[int]
+
+
+class DropoutArgs(TypedDict):
+    """Dropout: identity at inference; ``p`` is the drop probability here, as in PyTorch."""
+
+    __pydantic_config__ = FORBID  # type: ignore[misc]
+    p: Annotated[NotRequired[Annotated[float, Field(ge=0, le=1)]], alias("p", "rate")]
+    inplace: NotRequired[bool]
+
+
+class UpsampleArgs(TypedDict):
+    """Upsampling by an integer scale factor per dimension."""
+
+    __pydantic_config__ = FORBID  # type: ignore[misc]
+    scale: Annotated[Ints, alias("scale", "scale_factor")]
+    mode: NotRequired[Literal["nearest", "linear", "bilinear", "trilinear", "bicubic"]]
+    align_corners: NotRequired[bool]
+
+
+class PadArgs(TypedDict):
+    """Zero padding: an int, one per dimension, or [before, after] per dimension (like nn.ZeroPadNd)."""
+
+    __pydantic_config__ = FORBID  # type: ignore[misc]
+    p: Annotated[Padding, alias("p", "padding")]
+
+
+class NoArgs(TypedDict):
+    __pydantic_config__ = FORBID  # type: ignore[misc]
+
+
+OP_ARGS: dict[str, type] = {op: globals()[name] for op, name in OP_ARG_TYPES.items()}
+
+LayerRef = Union[str, int]
+
+
+class BlockDef(TypedDict):
+    """A reusable block: default arguments and its layers (which may use ``$arg`` and ``${expression}``)."""
+
+    __pydantic_config__ = FORBID  # type: ignore[misc]
+    args: NotRequired[dict[str, Any]]
+    layers: list[Any]
+
+
+class NetSpec(TypedDict):
+    """A network: its input shape and layers, with optional reusable blocks and expectations."""
+
+    __pydantic_config__ = FORBID  # type: ignore[misc]
+    name: NotRequired[str]
+    description: NotRequired[str]
+    input: Union[str, list[PosInt]]
+    blocks: NotRequired[dict[str, BlockDef]]
+    layers: Annotated[list[Any], Field(min_length=1)]
+    expect: NotRequired[dict[str, Any]]
+
+
+COMMON_KEYS = ("name", "from", "repeat", "if", "trainable", "expect")
+
+
+def _strip(schema: Any) -> Any:
+    """Drop what pydantic-core does not need for validation (classes, metadata) so the schema is plain data."""
+    if isinstance(schema, dict):
+        return {k: _strip(v) for k, v in schema.items() if k not in ("cls", "metadata", "ref", "config")}
+    if isinstance(schema, list):
+        return [_strip(v) for v in schema]
+    if callable(schema):
+        raise TypeError(f"core schema holds a function: {schema!r}")
+    return schema
+
+
+def core_schemas() -> dict[str, Any]:
+    """Plain-data pydantic-core schemas: one per distinct argument type, plus the top level."""
+    types = {cls.__name__: cls for cls in OP_ARGS.values()} | {"NetSpec": NetSpec, "BlockDef": BlockDef}
+    return {name: _strip(TypeAdapter(cls).core_schema) for name, cls in sorted(types.items())}
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema of the spec for editors: a layer is ``op: {args}``, a bare op name, or a block use."""
+    from pydantic.json_schema import GenerateJsonSchema
+
+    common = {
+        "name": {"type": "string", "description": "Layer name (scoped inside blocks: layer3.2.conv1)."},
+        "from": {
+            "description": "Input(s): a layer name, a relative index (-2), 'input', or a list (add/concat).",
+            "anyOf": [{"type": ["string", "integer"]}, {"type": "array", "items": {"type": ["string", "integer"]}}],
+        },
+        "trainable": {"type": "boolean", "description": "false: count this layer's params as frozen."},
+        "expect": {"type": "string", "description": "Expected output shape, e.g. 14x14x6 (convcalc check)."},
+        "if": {"description": "Include this layer only when true (inside blocks: ${expression})."},
+    }
+    expression = {"type": "string", "pattern": r"^\$"}
+    variants: list[dict[str, Any]] = []
+    for op, cls in OP_ARGS.items():
+        args = TypeAdapter(cls).json_schema(schema_generator=GenerateJsonSchema)
+        props = {name: {"anyOf": [prop, expression]} for name, prop in args.get("properties", {}).items()}
+        body = {"type": "object", "properties": props | common, "additionalProperties": False}
+        if args.get("required"):
+            body["required"] = args["required"]
+        if cls.__doc__:
+            body["description"] = cls.__doc__.strip()
+        variants.append(
+            {"type": "object", "properties": {op: body}, "required": [op], "additionalProperties": False}
+        )
+        if not args.get("required"):
+            variants.append({"const": op})
+    block_use = {
+        "type": "object",
+        "minProperties": 1,
+        "maxProperties": 1,
+        "additionalProperties": {
+            "type": "object",
+            "properties": common | {"repeat": {"anyOf": [{"type": "integer", "minimum": 1}, expression]}},
+            "description": "A block from 'blocks:' with its arguments, optionally repeated.",
+        },
+    }
+    layer = {"anyOf": [*variants, block_use]}
+    shape = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "integer", "minimum": 1}}]}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "convcalc network spec",
+        "type": "object",
+        "required": ["input", "layers"],
+        "additionalProperties": False,
+        "properties": {
+            "name": {"type": "string"},
+            "description": {"type": "string"},
+            "input": shape | {"description": "Input shape, channels last: 32x32x1, or C@HxW."},
+            "blocks": {
+                "type": "object",
+                "additionalProperties": {
+                    "type": "object",
+                    "properties": {"args": {"type": "object"}, "layers": {"type": "array", "items": {"$ref": "#/$defs/layer"}}},
+                    "required": ["layers"],
+                    "additionalProperties": False,
+                },
+            },
+            "layers": {"type": "array", "items": {"$ref": "#/$defs/layer"}, "minItems": 1},
+            "expect": {"type": "object", "description": "Expectations checked by convcalc check."},
+        },
+        "$defs": {"layer": layer},
+    }
+
+
+def write_core_schemas(path: str) -> None:
+    import pprint
+
+    text = (
+        '"""Generated by `python -m convcalc.specformat`: pydantic-core schemas of the spec format. Do not edit."""\n\n'
+        f"SCHEMAS = {pprint.pformat(core_schemas(), width=120, sort_dicts=True)}\n"
+    )
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+if __name__ == "__main__":
+    from pathlib import Path
+
+    write_core_schemas(str(Path(__file__).with_name("_coreschemas.py")))
+    sys.exit(0)
