@@ -5,6 +5,23 @@ from convcalc.layers import LayerResult, avgpool, conv, deconv, linear, maxpool
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> object:
+    """Network functions load on first use, so `convcalc layer` does not pay for them."""
+    if name == "load_spec":
+        from convcalc.spec import load
+
+        return load
+    if name == "load_spec_text":
+        from convcalc.spec import load_text
+
+        return load_text
+    if name == "analyze":
+        from convcalc.network import analyze
+
+        return analyze
+    raise AttributeError(f"module 'convcalc' has no attribute {name!r}")
+
 __all__ = [
     "ConvCalcError",
     "InputError",
@@ -12,6 +29,9 @@ __all__ = [
     "ShapeError",
     "SpecError",
     "__version__",
+    "analyze",
+    "load_spec",
+    "load_spec_text",
     "avgpool",
     "conv",
     "deconv",

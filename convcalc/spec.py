@@ -263,8 +263,7 @@ class Expander:
         else:
             op = canonical_op(op_name)
             if op is None:
-                known = "', '".join(sorted(OP_ARG_TYPES))
-                raise self.fail(f"unknown op {op_name!r} (ops: '{known}'; or a block from 'blocks:')", line, base)
+                raise self.fail(unknown_op_message(op_name, self.blocks), line, base)
             lines = _canonical_lines(OP_ARG_TYPES[op], key_lines)
             for index, (instance, instance_args) in enumerate(instances):
                 name = scope.prefix + instance
@@ -328,6 +327,14 @@ class Expander:
             if not isinstance(target, (str, int)) or isinstance(target, bool):
                 raise self.fail(f"from: expected a name or a negative index, got {target!r}", line, layer)
         return [Named(scope, target, position, line, layer) for target in targets]
+
+
+def unknown_op_message(op_name: str, blocks: dict[str, Any]) -> str:
+    from difflib import get_close_matches
+
+    close = get_close_matches(op_name.lower(), [*OP_ARG_TYPES, *blocks], n=3)
+    hint = f"; did you mean {' or '.join(repr(name) for name in close)}?" if close else ""
+    return f"unknown op {op_name!r}{hint} (the ops are listed in docs/spec.md and `convcalc schema`)"
 
 
 def _located(args: dict[str, Any], key_lines: dict[str, int], line: int) -> Located:
