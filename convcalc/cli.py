@@ -92,20 +92,21 @@ def layer(
             "(3@512x512); for linear the feature count (784).",
         ),
     ],
-    out: Annotated[Optional[str], typer.Option("--out", help="Output channels or features [default: input channels].")] = None,
+    out: Annotated[Optional[str], typer.Option("--out", help="Output channels or features.", show_default="input channels")] = None,
     op: Annotated[str, typer.Option("--op", help="conv, deconv (transpose), maxpool, avgpool or linear.")] = "conv",
     k: Annotated[Optional[str], typer.Option("--k", help="Kernel size: 3, or one per dimension: 3x5.")] = None,
-    s: Annotated[Optional[str], typer.Option("--s", help="Stride [default: 1; pooling: the kernel size].")] = None,
+    s: Annotated[Optional[str], typer.Option("--s", help="Stride.", show_default="1; pooling: the kernel size")] = None,
     p: Annotated[
         Optional[str],
         typer.Option(
             "--p",
             help="Padding: 2, 1x2, 'valid' (0) or 'same' (TensorFlow's rule: output ceil(n/s), total padding "
-            "max((out-1)s + d(k-1) + 1 - n, 0), the odd pixel at the end) [default: 0].",
+            "max((out-1)s + d(k-1) + 1 - n, 0), the odd pixel at the end).",
+            show_default="0",
         ),
     ] = None,
-    d: Annotated[Optional[str], typer.Option("--d", help="Dilation [default: 1].")] = None,
-    g: Annotated[Optional[str], typer.Option("--g", help="Groups; equal to the input channels for depthwise [default: 1].")] = None,
+    d: Annotated[Optional[str], typer.Option("--d", help="Dilation.", show_default="1")] = None,
+    g: Annotated[Optional[str], typer.Option("--g", help="Groups; equal to the input channels for depthwise.", show_default="1")] = None,
     output_padding: Annotated[
         Optional[str], typer.Option("--output-padding", help="Extra output size of a transposed conv, < max(s, d).")
     ] = None,
@@ -155,9 +156,10 @@ def layer(
             if text is not None:
                 options[name] = ints(name, text)
         if p is not None:
-            options["p"] = p.strip().lower() if p.strip().lower() in ("same", "valid") else ints("p", p)
+            options["p"] = p.strip().lower() if p.strip().lower() in ("same", "valid") else ints("p", p, "padding such as 2, 1x2, same or valid")
         if kind in ("conv", "deconv"):
-            options.update(out=one_int("out", out), g=one_int("g", g) or 1, bias=not no_bias)
+            groups = one_int("g", g)
+            options.update(out=one_int("out", out), g=1 if groups is None else groups, bias=not no_bias)
             if kind == "deconv" and output_padding is not None:
                 options["output_padding"] = ints("output_padding", output_padding)
             return (layers.conv if kind == "conv" else layers.deconv)(shape, **options)
@@ -167,7 +169,8 @@ def layer(
     from convcalc import render
 
     if format == "json":
-        print(render.layer_json(result))
+        print(render.layer_json(result, explain))
+        return
     elif format == "markdown":
         print(render.layer_markdown(result))
     else:

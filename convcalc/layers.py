@@ -143,7 +143,12 @@ def per_dim(value: IntOrInts | None, rank: int, param: str, minimum: int, defaul
         if default is None:
             raise InputError("is required", param)
         value = default
-    values = (value,) * rank if isinstance(value, int) else tuple(value)
+    if isinstance(value, int):
+        values: tuple[Any, ...] = (value,) * rank
+    elif isinstance(value, (list, tuple)):
+        values = tuple(value)
+    else:
+        raise InputError(f"must be a whole number or one per dimension, got {value!r}", param)
     if len(values) == 1 and rank != 1:
         values = values * rank
     if len(values) != rank:
@@ -170,9 +175,11 @@ def resolve_padding(
             return tuple(same_padding(n, k, s, d) for n, k, s, d in zip(spatial, kernel, stride, dilation)), True
         if mode == "valid":
             return ((0, 0),) * rank, False
-        raise InputError(f"must be an int, one int per dimension, 'same' or 'valid', got {padding!r}", "p")
+        raise InputError(f"must be an int, one int per dimension (1x2), 'same' or 'valid', got {padding!r}", "p")
     if isinstance(padding, int):
         padding = (padding,)
+    if not isinstance(padding, (list, tuple)):
+        raise InputError(f"must be an int, one int per dimension (1x2), 'same' or 'valid', got {padding!r}", "p")
     items = list(padding)
     if len(items) == 1 and rank != 1:
         items = items * rank
@@ -180,7 +187,7 @@ def resolve_padding(
         raise InputError(f"has {len(items)} values but the input has {rank} spatial dimensions", "p")
     pads: list[Pad] = []
     for item in items:
-        pair = (item, item) if isinstance(item, int) else tuple(item)
+        pair = (item, item) if isinstance(item, int) else tuple(item) if isinstance(item, (list, tuple)) else (item,)
         if len(pair) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in pair):
             raise InputError(f"must be an int or a [before, after] pair per dimension, got {item!r}", "p")
         if min(pair) < 0:
@@ -304,7 +311,7 @@ def compute_pool(spec: PoolSpec, shape: Shape) -> LayerResult:
     out_shape = out_spatial + (channels,)
     kernel = tuple(w.kernel for w in spec.windows)
     flops = (counts.maxpool_flops if spec.kind == "max" else counts.avgpool_flops)(kernel, prod(out_shape))
-    warnings = () if spec.ceil_mode else _coverage_warnings(spatial, spec.windows, out_spatial)
+    warnings = _coverage_warnings(spatial, spec.windows, out_spatial)
     return LayerResult(
         op=spec.op,
         input_shape=shape,
@@ -464,6 +471,11 @@ def avgpool(
 
 def linear(input_shape: str | Sequence[int] | int, out: int, bias: bool = True, batch: int = 1) -> LayerResult:
     """Fully connected on the last axis: params = in*out (+ out); MACs = rows * in * out."""
-    shape = (input_shape,) if isinstance(input_shape, int) else as_shape(input_shape)
+    if isinstance(input_shape, int) and not isinstance(input_shape, bool):
+        if input_shape < 1:
+            raise InputError(f"must be >= 1 features, got {input_shape}", "in")
+        shape: Shape = (input_shape,)
+    else:
+        shape = as_shape(input_shape)
     spec = LinearSpec(out=check_out(out, 0 if out is None else out), bias=bias)
     return compute(spec, shape, batch)

@@ -30,8 +30,11 @@ def parse_shape(text: str, param: str = "in") -> Shape:
     text = str(text).strip()
     if "@" in text:
         channels, _, spatial = text.partition("@")
-        sizes = parse_ints(spatial, param, SHAPE) + parse_ints(channels, param, SHAPE)
-        if len(parse_ints(channels, param, SHAPE)) != 1:
+        try:
+            sizes = parse_ints(spatial, param, SHAPE) + parse_ints(channels, param, SHAPE)
+        except InputError:
+            raise InputError(f"expected a {SHAPE}, got {text!r}", param) from None
+        if len(sizes) - len(parse_ints(spatial, param, SHAPE)) != 1:
             raise InputError(f"expected one channel count before '@', got {text!r}", param)
     else:
         sizes = parse_ints(text, param, SHAPE)

@@ -62,8 +62,14 @@ def to_json(data: Any) -> str:
     return re.sub(r"\[[^\[\]{}]*\]", lambda m: re.sub(r"\s*\n\s*", " ", m.group(0)).replace("[ ", "[").replace(" ]", "]"), text)
 
 
-def layer_json(result: LayerResult) -> str:
-    return to_json(result.to_dict())
+def layer_json(result: LayerResult, explain: bool = False) -> str:
+    """The JSON contract; with ``explain``, the step-by-step lines under the key "explain"."""
+    data = result.to_dict()
+    if explain:
+        from convcalc.explain import explain as explain_lines
+
+        data["explain"] = explain_lines(result)
+    return to_json(data)
 
 
 def layer_markdown(result: LayerResult) -> str:

@@ -72,10 +72,10 @@ def same_padding(n: int, kernel: int, stride: int, dilation: int) -> Pad:
 
 def uncovered_inputs(n: int, w: Window, out: int) -> int:
     """How many of the n real input positions no window touches (strides or dilations that skip pixels)."""
-    length = w.padded(n)
-    if length > 10_000_000:  # too long to mark: count what the last window leaves at the end
+    length = max(w.padded(n), (out - 1) * w.stride + w.span)  # ceil mode: the last window may overhang
+    if length > 50_000_000:  # too long to mark: count what the last window leaves at the end
         last = (out - 1) * w.stride + w.span
-        return max(0, length - last - w.pad[1])
+        return max(0, w.padded(n) - last - w.pad[1])
     touched = bytearray(length)
     count = (out - 1) * w.stride + 1
     for tap in range(w.kernel):
