@@ -64,6 +64,8 @@ CASES: list[Case] = [
     Case("net chain-100", ("net", "{gen:chain:100}"), max_mib=50),
     Case("net chain-400", ("net", "{gen:chain:400}"), max_mib=50),
     Case("net chain-1600", ("net", "{gen:chain:1600}"), max_mib=100),
+    Case("net chain-5000", ("net", "{gen:chain:5000}", "--format", "json"), max_mib=200),
+    Case("net chain-20000", ("net", "{gen:chain:20000}", "--format", "json"), max_mib=600),
 ]  # fmt: skip
 
 # Linear scaling: the extra time per layer from the 2nd to the 3rd case may be at most `max_growth` times the
@@ -71,6 +73,7 @@ CASES: list[Case] = [
 # Judged on the fastest run of each case, the least noisy estimate of a command's own cost.
 SCALING: list[tuple[str, tuple[str, str, str], float]] = [
     ("net chain: ms per layer", ("net chain-100", "net chain-400", "net chain-1600"), 2.0),
+    ("net chain: ms per layer, large", ("net chain-1600", "net chain-5000", "net chain-20000"), 2.0),
 ]
 
 

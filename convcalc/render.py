@@ -168,7 +168,7 @@ def mib(size: int) -> str:
 
 
 def net_warnings(rows: list[Any]) -> list[str]:
-    return [f"{row.name}: {warning}" for row in rows for warning in row.warnings]
+    return [f"{row.name}: " + "; ".join(row.warnings) for row in rows if row.warnings]
 
 
 def layout(columns: tuple[str, ...], cells: list[list[str]], right: set[str]) -> list[str]:
