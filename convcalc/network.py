@@ -142,26 +142,44 @@ def node_error(network: Network, node: Node, error: ConvCalcError) -> SpecError:
     return SpecError(message, network.file, node.line_of(key), node.name)
 
 
+@dataclass(frozen=True)
+class Step:
+    """One node with its input shapes and what its op computed."""
+
+    node: Node
+    input_shapes: tuple[Shape, ...]
+    result: OpResult
+
+
+def walk(network: Network) -> list[Step]:
+    """Apply every op in topological order; errors name the file, line and layer."""
+    shapes: list[Shape] = []
+    steps: list[Step] = []
+    for node in network.nodes:
+        in_shapes = tuple(network.input_shape if i == NETWORK_INPUT else shapes[i] for i in node.inputs)
+        try:
+            result = OPS[node.op](node.args, list(in_shapes))
+        except ConvCalcError as error:
+            raise node_error(network, node, error) from None
+        shapes.append(result.output_shape)
+        steps.append(Step(node, in_shapes, result))
+    return steps
+
+
 def analyze(network: Network, batch: int = 1, dtype: str = "float32") -> Report:
     """Shapes, counts and receptive fields of every layer, in one pass over the graph."""
-    if batch < 1:
+    if not isinstance(batch, int) or batch < 1:
         raise ConvCalcError(f"must be >= 1, got {batch}", "batch")
     if dtype not in DTYPE_BYTES:
         raise ConvCalcError(f"unknown dtype {dtype!r}; choose {', '.join(DTYPE_BYTES)}", "dtype")
     rank = len(network.input_shape) - 1
-    shapes: list[Shape] = []
+    input_field = Field.identity(rank) if rank else None
     fields: list[Field | None] = []
     rows: list[Row] = []
-    input_field = Field.identity(rank) if rank else None
-    for node in network.nodes:
-        in_shapes = [network.input_shape if i == NETWORK_INPUT else shapes[i] for i in node.inputs]
+    for step in walk(network):
+        node, result = step.node, step.result
         in_fields = [input_field if i == NETWORK_INPUT else fields[i] for i in node.inputs]
-        try:
-            result = OPS[node.op](node.args, in_shapes)
-        except ConvCalcError as error:
-            raise node_error(network, node, error) from None
         field, warnings = layer_field(result, in_fields, node.op)
-        shapes.append(result.output_shape)
         fields.append(field)
         rows.append(
             Row(
@@ -200,14 +218,7 @@ def layer_field(result: OpResult, in_fields: Sequence[Field | None], op: str) ->
 def backward_field(network: Network, target: int) -> list[str]:
     """The seeds' backward recursion from layer ``target`` to the input, as explanation lines; returns the steps.
     Intervals (size r, start u) of output unit 0 are carried back through every path; merges take the hull."""
-    report_ops = [OPS[node.op] for node in network.nodes]
-    shapes: list[Shape] = []
-    results: list[OpResult] = []
-    for node, op in zip(network.nodes, report_ops):
-        in_shapes = [network.input_shape if i == NETWORK_INPUT else shapes[i] for i in node.inputs]
-        result = op(node.args, in_shapes)
-        shapes.append(result.output_shape)
-        results.append(result)
+    results = [step.result for step in walk(network)]
     rank = len(network.input_shape) - 1
     spans: dict[int, tuple[tuple[Fraction, ...], tuple[Fraction, ...]]] = {
         target: ((Fraction(1),) * rank, (Fraction(0),) * rank)

@@ -42,6 +42,7 @@ class OpResult:
     jump: tuple[Fraction, ...] = ()
     offset: tuple[Fraction, ...] = ()
     warnings: tuple[str, ...] = ()
+    layer: LayerResult | None = None  # the resolved layer (padding, windows) behind a conv, deconv or pooling
 
 
 def pointwise(shape: Shape, flops_per_element: int = 0, params: int = 0, buffers: int = 0) -> OpResult:
@@ -70,6 +71,7 @@ def from_layer(result: LayerResult) -> OpResult:
         offset=result.start,
         warnings=result.warnings,
         field="window" if result.receptive_field else "global",
+        layer=result,
     )
 
 

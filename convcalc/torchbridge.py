@@ -1,0 +1,96 @@
+"""The PyTorch side of the bridge: build an exported spec as a module and check it against convcalc's numbers.
+
+Imports torch only inside functions; without torch every entry point raises one ConvCalcError saying so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from convcalc.errors import ConvCalcError
+from convcalc.network import Report
+from convcalc.notation import Shape
+from convcalc.spec import Network
+
+NEEDS_TORCH = "needs PyTorch: pip install 'convcalc[torch]'"
+
+
+def require_torch() -> Any:
+    try:
+        import torch
+    except ImportError:
+        raise ConvCalcError(NEEDS_TORCH) from None
+    return torch
+
+
+def build_module(network: Network, device: str = "meta") -> Any:
+    """Execute the exported source and instantiate the module (on the meta device: no memory for weights)."""
+    torch = require_torch()
+    from convcalc.export import class_name, export_torch
+
+    source = export_torch(network)
+    namespace: dict[str, Any] = {"__name__": "convcalc_export"}
+    exec(compile(source, f"<convcalc export of {network.name}>", "exec"), namespace)
+    with torch.device(device):
+        return namespace[class_name(network.name)]()
+
+
+def channels_last(shape: Any) -> Shape:
+    """PyTorch (N, C, *spatial) -> convcalc (*spatial, C), batch dropped."""
+    dims = tuple(int(n) for n in shape)[1:]
+    return dims[1:] + dims[:1] if len(dims) > 1 else dims
+
+
+@dataclass(frozen=True)
+class Difference:
+    layer: str
+    what: str
+    convcalc: str
+    torch: str
+
+
+def verify(network: Network, report: Report) -> list[Difference]:
+    """Run the exported module on the meta device and compare every layer's output shape and parameter count."""
+    torch = require_torch()
+    model = build_module(network)
+    modules = dict(model.named_modules())
+    shapes: dict[str, Shape] = {}
+    handles = []
+    for row in report.rows:
+        module = modules.get(row.name)
+        if module is not None:
+            handles.append(module.register_forward_hook(_recorder(shapes, row.name, row.op)))
+    spatial, channels = network.input_shape[:-1], network.input_shape[-1]
+    with torch.no_grad():
+        model(torch.empty(1, channels, *spatial, device="meta"))
+    for handle in handles:
+        handle.remove()
+    differences = []
+    for row in report.rows:
+        module = modules.get(row.name)
+        if module is None:
+            continue
+        if row.name in shapes and shapes[row.name] != row.output_shape:
+            differences.append(Difference(row.name, "output shape", _shape(row.output_shape), _shape(shapes[row.name])))
+        params = sum(p.numel() for p in module.parameters())
+        if params != row.params:
+            differences.append(Difference(row.name, "params", f"{row.params:,}", f"{params:,}"))
+    total = sum(p.numel() for p in model.parameters())
+    if total != report.params:
+        differences.append(Difference("(total)", "params", f"{report.params:,}", f"{total:,}"))
+    return differences
+
+
+def _recorder(shapes: dict[str, Shape], name: str, op: str) -> Any:
+    def hook(module: Any, inputs: Any, output: Any) -> None:
+        shape = tuple(output.shape)
+        if op == "linear" and len(shape) > 2:  # the exported forward moves channels last around nn.Linear
+            shape = (shape[0], shape[-1], *shape[1:-1])
+        shapes[name] = channels_last(shape)
+
+    return hook
+
+
+def _shape(shape: Shape) -> str:
+    return "x".join(map(str, shape))
