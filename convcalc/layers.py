@@ -439,6 +439,10 @@ def _pool(
                 f"got {max(w.pad)}",
                 "p",
             )
+    if kind == "avg" and len(spatial) == 3:  # PyTorch's AvgPool3d checks the unpadded input, whatever the padding
+        for name, n, w in zip(dim_names(3), spatial, windows):
+            if n < w.kernel:
+                raise ShapeError(f"{name}: input {n} is smaller than kernel {w.kernel} (PyTorch's AvgPool3d refuses it)", "k")
     return compute(PoolSpec(kind=kind, windows=windows, ceil_mode=ceil, same=same), shape, batch)
 
 
