@@ -188,7 +188,8 @@ def test_pool_output_size_follows_pytorch_rule(dims, c, ceil, kind, default_stri
         return avgpool(tuple(n) + (c,), k=k, s=stride, p=p, ceil=ceil)
 
     expected = [len(pool_starts(*dim, ceil)) for dim in dims]
-    if 0 in expected:
+    avgpool3d_refuses = kind == "avg" and len(dims) == 3 and any(size < kernel for size, kernel in zip(n, k))
+    if 0 in expected or avgpool3d_refuses:  # PyTorch's AvgPool3d also wants every unpadded size >= the kernel
         with pytest.raises(ShapeError) as info:
             call()
         assert info.value.param == "k"
