@@ -26,7 +26,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-FLAGS = {"in": "--in", "output_padding": "--output-padding", "ceil": "--ceil", "bias": "--no-bias"}
+FLAGS = {"target": "TARGET", "to": "--to", "in": "--in", "output_padding": "--output-padding", "ceil": "--ceil", "bias": "--no-bias"}
 
 
 def fail(message: str) -> NoReturn:
@@ -214,6 +214,7 @@ def net(
     format: Annotated[str, typer.Option("--format", help="table, json, markdown or csv.")] = "table",
     dtype: Annotated[str, typer.Option("--dtype", help="Element type for memory: float32, float16, bfloat16, int8, ...")] = "float32",
     explain: Annotated[Optional[str], typer.Option("--explain", help="Show the backward receptive-field recursion from LAYER to the input.", metavar="LAYER")] = None,
+    verify: Annotated[bool, typer.Option("--verify", help="Build the spec in PyTorch (meta device) and compare every layer's shape and params; exit 1 on a difference.")] = False,
 ) -> None:
     """Per-layer table of a network spec: shapes, params, MACs, receptive field and jump, and totals."""
     from dataclasses import replace
@@ -239,6 +240,18 @@ def net(
     graph, report, folding = run_core(compute)
     from convcalc import render
 
+    if verify:
+        from convcalc.torchbridge import verify as verify_with_torch
+
+        differences = run_core(lambda: verify_with_torch(graph, report))
+        checked = sum(1 for row in report.rows if row.op not in ("add", "concat"))
+        if not differences:
+            print(f"{report.name}: PyTorch agrees on the output shape and params of all {checked} layers "
+                  f"({report.params:,} params).")
+            return
+        print(render.differences_text(differences))
+        raise typer.Exit(1)
+
     if explain is not None:
         target = next((node.index for node in graph.nodes if node.name == explain), None)
         if target is None:
@@ -253,6 +266,60 @@ def net(
         print(render.net_csv(report, folding))
     else:
         render.print_net_table(report, folding)
+
+
+@app.command(
+    "export",
+    epilog="Example: convcalc export examples/resnet50.yaml --to torch -o resnet50.py (needs no torch to write; "
+    "the file imports only torch).",
+)
+def export(
+    spec: Annotated[str, typer.Argument(help="A YAML spec file, or the name of a bundled example.")],
+    to: Annotated[str, typer.Option("--to", help="Target framework: torch.")] = "torch",
+    output: Annotated[Optional[str], typer.Option("-o", "--output", help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """Write a spec as a self-contained PyTorch nn.Module (names and connections as in the spec)."""
+    from convcalc import spec as specs
+    from convcalc.export import export_torch
+
+    if to != "torch":
+        fail(f"--to: unknown target {to!r}; choose torch")
+    path = resolve_spec(spec)
+    source = run_core(lambda: export_torch(specs.load(path)))
+    write_or_print(source, output)
+
+
+def write_or_print(text: str, output: str | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as error:
+        fail(f"-o: cannot write {output}: {error.strerror or error}")
+    print(f"wrote {output}", file=sys.stderr)
+
+
+@app.command(
+    "import",
+    epilog="Example: convcalc import models.py:resnet18 --input 224x224x3 -o resnet18.yaml (needs torch).",
+)
+def import_(
+    target: Annotated[str, typer.Argument(help="path/to/file.py:callable or package.module:callable returning an nn.Module.")],
+    input: Annotated[str, typer.Option("--input", help="Input shape, channels last (224x224x3).")] = ...,  # type: ignore[assignment]
+    output: Annotated[Optional[str], typer.Option("-o", "--output", help="Write the spec to this file instead of stdout.")] = None,
+    name: Annotated[Optional[str], typer.Option("--name", help="The spec's name [default: the model's class].")] = None,
+) -> None:
+    """Trace a PyTorch model (torch.fx) and write an equivalent spec."""
+    from convcalc.notation import parse_shape
+
+    def run() -> str:
+        from convcalc.torchimport import import_torch
+
+        return import_torch(target, parse_shape(input, "input"), name)
+
+    write_or_print(run_core(run), output)
 
 
 @app.command(epilog="Example: convcalc zoo; then convcalc net resnet50")

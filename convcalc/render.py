@@ -226,3 +226,10 @@ def net_csv(report: Any, depth: int | None) -> str:
 
 def net_json(report: Any) -> str:
     return to_json(report.to_dict())
+
+
+def differences_text(differences: list[Any]) -> str:
+    """The table of `net --verify` differences between convcalc and PyTorch."""
+    cells = [[d.layer, d.what, d.convcalc, d.torch] for d in differences]
+    lines = layout(("layer", "what", "convcalc", "PyTorch"), cells, set())
+    return "\n".join(lines + [f"{len(differences)} difference(s) between convcalc and PyTorch"])

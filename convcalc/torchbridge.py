@@ -17,8 +17,12 @@ NEEDS_TORCH = "needs PyTorch: pip install 'convcalc[torch]'"
 
 
 def require_torch() -> Any:
+    import warnings
+
     try:
-        import torch
+        with warnings.catch_warnings():  # a torch wheel without numpy warns on import; convcalc needs no numpy
+            warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
+            import torch
     except ImportError:
         raise ConvCalcError(NEEDS_TORCH) from None
     return torch
