@@ -219,7 +219,8 @@ def net(
     """Per-layer table of a network spec: shapes, params, MACs, receptive field and jump, and totals."""
     from dataclasses import replace
 
-    from convcalc import network, spec as specs
+    from convcalc import network
+    from convcalc import spec as specs
     from convcalc.notation import parse_ints, parse_shape
 
     if format not in NET_FORMATS:
@@ -325,12 +326,16 @@ def import_(
 @app.command(epilog="Example: convcalc zoo; then convcalc net resnet50")
 def zoo() -> None:
     """List the bundled example networks (usable by name with `convcalc net`)."""
-    from convcalc import network, spec as specs
+    from convcalc import network
+    from convcalc import spec as specs
     from convcalc.zoo import bundled, names
 
+    def summary(name: str) -> tuple[Any, Any]:
+        graph = specs.load(bundled(name) or name)
+        return graph, network.analyze(graph)
+
     for name in names():
-        graph = run_core(lambda: specs.load(bundled(name) or name))
-        report = run_core(lambda: network.analyze(graph))
+        graph, report = run_core(lambda: summary(name))  # noqa: B023 (called at once)
         shape = "x".join(map(str, graph.input_shape))
         print(f"{name:<18} {graph.name:<24} input {shape:<14} params {report.params:>13,}  MACs {report.macs:>15,}")
 

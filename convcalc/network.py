@@ -251,7 +251,7 @@ def backward_field(network: Network, target: int) -> list[str]:
                 old_size, old_start = spans[source]
                 lo = tuple(min(a, b) for a, b in zip(old_start, back[1]))
                 hi = tuple(max(a + r, b + q) for a, r, b, q in zip(old_start, old_size, back[1], back[0]))
-                spans[source] = (tuple(h - l for l, h in zip(lo, hi)), lo)
+                spans[source] = (tuple(high - low for low, high in zip(lo, hi)), lo)
             else:
                 spans[source] = back
     if whole:

@@ -9,10 +9,10 @@ spec loader validates with pydantic-core validators built from the core schemas 
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, NotRequired, Union
 
 from pydantic import AliasChoices, ConfigDict, Field, TypeAdapter
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import TypedDict  # pydantic needs this TypedDict before Python 3.12
 
 from convcalc.opnames import OP_ARG_TYPES
 

@@ -27,10 +27,10 @@ import pytest
 pytestmark = pytest.mark.torch
 torch = pytest.importorskip("torch")
 
-from hypothesis import HealthCheck, event, example, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, event, example, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
-from convcalc import ConvCalcError, avgpool, conv, deconv, maxpool
+from convcalc import ConvCalcError, avgpool, conv, deconv, maxpool  # noqa: E402
 
 F = torch.nn.functional
 
