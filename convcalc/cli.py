@@ -115,6 +115,7 @@ def layer(
     batch: Annotated[str, typer.Option("--batch", help="Batch size; multiplies MACs and FLOPs.")] = "1",
     format: Annotated[str, typer.Option("--format", help="table, json or markdown.")] = "table",
     explain: Annotated[bool, typer.Option("--explain", help="Show every formula with your numbers, step by step.")] = False,
+    convention: Annotated[str, typer.Option("--convention", help="Count MACs as convcalc (default), torchinfo, fvcore, ptflops or thop does.")] = "convcalc",
 ) -> None:
     """Output shape, parameters, MACs/FLOPs and receptive field of one layer."""
     from convcalc import layers
@@ -166,10 +167,14 @@ def layer(
         return (layers.maxpool if kind == "maxpool" else layers.avgpool)(shape, ceil=ceil, **options)
 
     result = run_core(compute)
+    if convention != "convcalc":
+        from convcalc.conventions import layer_with_convention
+
+        result = run_core(lambda: layer_with_convention(result, convention))
     from convcalc import render
 
     if format == "json":
-        print(render.layer_json(result, explain))
+        print(render.layer_json(result, explain, convention))
         return
     elif format == "markdown":
         print(render.layer_markdown(result))
@@ -215,6 +220,8 @@ def net(
     dtype: Annotated[str, typer.Option("--dtype", help="Element type for memory: float32, float16, bfloat16, int8, ...")] = "float32",
     explain: Annotated[Optional[str], typer.Option("--explain", help="Show the backward receptive-field recursion from LAYER to the input.", metavar="LAYER")] = None,
     verify: Annotated[bool, typer.Option("--verify", help="Build the spec in PyTorch (meta device) and compare every layer's shape and params; exit 1 on a difference.")] = False,
+    convention: Annotated[str, typer.Option("--convention", help="Count MACs as convcalc (default), torchinfo, fvcore, ptflops or thop does.")] = "convcalc",
+    compare: Annotated[bool, typer.Option("--compare", help="Every convention's total, its ratio to convcalc's, and a breakdown by category.")] = False,
 ) -> None:
     """Per-layer table of a network spec: shapes, params, MACs, receptive field and jump, and totals."""
     from dataclasses import replace
@@ -236,11 +243,20 @@ def net(
         if len(batch_size) != 1 or (folding is not None and (len(folding) != 1 or folding[0] < 0)):
             raise ConvCalcError("takes one whole number >= 0", "batch" if len(batch_size) != 1 else "depth")
         report = network.analyze(graph, batch_size[0], dtype)
+        if convention != "convcalc":
+            from convcalc.conventions import with_convention
+
+            report = with_convention(report, graph, convention)
         return graph, report, None if folding is None else folding[0]
 
     graph, report, folding = run_core(compute)
     from convcalc import render
 
+    if compare:
+        from convcalc.conventions import compare as compare_conventions
+
+        print(render.compare_text(report, run_core(lambda: compare_conventions(graph))))
+        return
     if verify:
         from convcalc.torchbridge import verify as verify_with_torch
 

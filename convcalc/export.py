@@ -102,6 +102,8 @@ def module_code(step: Step) -> str | None:
             if op == "avgpool" and args.get("count_include_pad") is False:
                 keywords["count_include_pad"] = False
             code = f"nn.{'MaxPool' if op == 'maxpool' else 'AvgPool'}{rank}d({args_text(**keywords)})"
+        if not symmetric and op == "deconv":
+            raise ConvCalcError(f"PyTorch's ConvTranspose pads both sides alike; cannot export padding {list(pads)}", "to")
         if not symmetric:
             fill = "float('-inf')" if op == "maxpool" else "0.0"
             code = f"nn.Sequential(nn.ConstantPad{rank}d({_torch_pads(pads)!r}, {fill}), {code})"

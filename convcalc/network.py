@@ -77,6 +77,7 @@ class Report:
     rows: tuple[Row, ...]
     batch: int
     dtype: str
+    convention: str = "convcalc"  # how `macs` are counted (see convcalc.conventions)
 
     @property
     def output_shape(self) -> Shape:
@@ -131,6 +132,7 @@ class Report:
             "output_shape": list(self.output_shape),
             "batch": self.batch,
             "dtype": self.dtype,
+            "convention": self.convention,
             "layers": [row.to_dict(spatial) for row in self.rows],
             "total": self.totals(),
         }

@@ -62,9 +62,10 @@ def to_json(data: Any) -> str:
     return re.sub(r"\[[^\[\]{}]*\]", lambda m: re.sub(r"\s*\n\s*", " ", m.group(0)).replace("[ ", "[").replace(" ]", "]"), text)
 
 
-def layer_json(result: LayerResult, explain: bool = False) -> str:
+def layer_json(result: LayerResult, explain: bool = False, convention: str = "convcalc") -> str:
     """The JSON contract; with ``explain``, the step-by-step lines under the key "explain"."""
     data = result.to_dict()
+    data["convention"] = convention
     if explain:
         from convcalc.explain import explain as explain_lines
 
@@ -156,7 +157,8 @@ def total_lines(report: Any) -> list[str]:
         f"Params: {totals['params']:,} ({si(totals['params'])})"
         + (f", trainable {totals['trainable_params']:,}, frozen {frozen:,}" if frozen else "")
         + (f"; buffers (BN statistics): {totals['buffers']:,}" if totals["buffers"] else ""),
-        f"MACs: {totals['macs']:,} ({si(totals['macs'])})   FLOPs: {totals['flops']:,} ({si(totals['flops'])})"
+        ("MACs" if report.convention == "convcalc" else f"MACs as {report.convention} counts them")
+        + f": {totals['macs']:,} ({si(totals['macs'])})   FLOPs: {totals['flops']:,} ({si(totals['flops'])})"
         + (f"   batch {report.batch}" if report.batch > 1 else ""),
         f"Memory ({report.dtype}): activations {mib(totals['activation_bytes'])}, "
         f"parameters and buffers {mib(totals['param_bytes'])}",
@@ -233,3 +235,23 @@ def differences_text(differences: list[Any]) -> str:
     cells = [[d.layer, d.what, d.convcalc, d.torch] for d in differences]
     lines = layout(("layer", "what", "convcalc", "PyTorch"), cells, set())
     return "\n".join(lines + [f"{len(differences)} difference(s) between convcalc and PyTorch"])
+
+
+def compare_text(report: Any, table: dict[str, dict[str, int]]) -> str:
+    """`net --compare`: each convention's total and ratio to convcalc's, then the breakdown by category."""
+    from convcalc.conventions import CATEGORIES, TOOLS
+
+    ours = sum(table["convcalc"].values())
+    head = [
+        [name, f"{tool.name} {tool.version}".strip() if tool.version else "-", tool.calls_it,
+         f"{sum(table[name].values()):,}", f"{sum(table[name].values()) / ours:.7f}" if ours else "-"]
+        for name, tool in TOOLS.items()
+    ]  # fmt: skip
+    lines = [f"{report.name}: {format_shape(report.input_shape)}, batch 1"]
+    lines += layout(("convention", "tool", "calls it", "total", "ratio"), head, {"total", "ratio"})
+    lines.append("")
+    categories = [c for c in CATEGORIES if any(table[name][c] for name in table)]
+    body = [[c, *(f"{table[name][c]:,}" for name in TOOLS)] for c in categories]
+    body.append(["total", *(f"{sum(table[name].values()):,}" for name in TOOLS)])
+    lines += layout(("category", *TOOLS), body, set(TOOLS))
+    return "\n".join(lines)
