@@ -24,12 +24,32 @@ class ExprError(ValueError):
     pass
 
 
+MAX_INT = 2**63 - 1  # PyTorch's sizes are 64-bit; nothing in a spec needs more
+MAX_TEXT = 1000
+
+
 def evaluate(source: str, names: dict[str, Any]) -> Any:
+    if len(source) > MAX_TEXT:
+        raise ExprError(f"expression longer than {MAX_TEXT} characters")
     try:
         tree = ast.parse(source.strip(), mode="eval")
-    except SyntaxError:
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
         raise ExprError(f"cannot parse expression {source!r}") from None
-    return _eval(tree.body, names, source)
+    try:
+        return _checked(_eval(tree.body, names, source), source)
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError, RecursionError) as error:
+        raise ExprError(f"{error} in {source!r}") from None
+
+
+def _checked(value: Any, source: str) -> Any:
+    """Refuse values no layer can have, before they cost time or memory (``${9 ** 9 ** 9}``)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+        raise ExprError(f"number too large (over 2**63 - 1) in {source!r}")
+    if isinstance(value, float) and value != value:  # NaN
+        raise ExprError(f"not a number in {source!r}")
+    if isinstance(value, (str, list)) and len(value) > MAX_TEXT:
+        raise ExprError(f"value longer than {MAX_TEXT} in {source!r}")
+    return value
 
 
 def _eval(node: ast.AST, names: dict[str, Any], source: str) -> Any:
@@ -46,15 +66,18 @@ def _eval(node: ast.AST, names: dict[str, Any], source: str) -> Any:
         return names[node.id]
     if isinstance(node, ast.BinOp) and type(node.op) in BINARY:
         left, right = _eval(node.left, names, source), _eval(node.right, names, source)
-        try:
-            value = BINARY[type(node.op)](left, right)
-        except (TypeError, ZeroDivisionError, OverflowError) as error:
-            raise ExprError(f"{error} in {source!r}") from None
+        if isinstance(node.op, ast.Pow) and isinstance(right, (int, float)) and abs(right) > 64 and left not in (0, 1, -1):
+            raise ExprError(f"exponent {right} too large in {source!r}")
+        if isinstance(node.op, ast.Mult) and isinstance(left, (str, list)) != isinstance(right, (str, list)):
+            count = right if isinstance(left, (str, list)) else left
+            if isinstance(count, int) and count > MAX_TEXT:
+                raise ExprError(f"value longer than {MAX_TEXT} in {source!r}")
+        value = _checked(BINARY[type(node.op)](left, right), source)
         if isinstance(value, float) and value.is_integer() and isinstance(node.op, ast.Div):
             return int(value)
         return value
     if isinstance(node, ast.UnaryOp):
-        value = _eval(node.operand, names, source)
+        value = _checked(_eval(node.operand, names, source), source)
         if isinstance(node.op, ast.USub):
             return -value
         if isinstance(node.op, ast.UAdd):

@@ -34,6 +34,7 @@ from convcalc.shapes import (
 )
 
 IntOrInts = Union[int, Sequence[int]]
+MAX_SIZE = 2**63 - 1
 PaddingArg = Union[int, str, Sequence[Union[int, Sequence[int]]]]
 
 
@@ -160,6 +161,8 @@ def per_dim(value: IntOrInts | None, rank: int, param: str, minimum: int, defaul
             raise InputError(f"must be whole numbers, got {v!r}", param)
         if v < minimum:
             raise InputError(f"must be >= {minimum}, got {v}", param)
+        if v > MAX_SIZE:
+            raise InputError("is larger than 2**63 - 1 (PyTorch's sizes are 64-bit)", param)
     return values
 
 
@@ -192,6 +195,8 @@ def resolve_padding(
             raise InputError(f"must be an int or a [before, after] pair per dimension, got {item!r}", "p")
         if min(pair) < 0:
             raise InputError(f"must be >= 0, got {min(pair)}", "p")
+        if max(pair) > MAX_SIZE:
+            raise InputError("is larger than 2**63 - 1 (PyTorch's sizes are 64-bit)", "p")
         pads.append((pair[0], pair[1]))
     return tuple(pads), False
 
@@ -200,7 +205,7 @@ def as_shape(input_shape: str | Sequence[int]) -> Shape:
     if isinstance(input_shape, str):
         return parse_shape(input_shape)
     shape = tuple(input_shape)
-    if not shape or not all(isinstance(n, int) and n >= 1 for n in shape):
+    if not shape or not all(isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= MAX_SIZE for n in shape):
         raise InputError(f"must be positive sizes, got {input_shape!r}", "in")
     return shape
 
@@ -239,6 +244,8 @@ def check_out(out: int | None, default: int) -> int:
     value = default if out is None else out
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise InputError(f"must be >= 1, got {value}", "out")
+    if value > MAX_SIZE:
+        raise InputError("is larger than 2**63 - 1 (PyTorch's sizes are 64-bit)", "out")
     return value
 
 

@@ -22,6 +22,8 @@ def parse_ints(text: str, param: str, what: str = "value such as 3 or 3x5") -> t
     parts = _SEPARATORS.split(text) if text else []
     if not parts or not all(_INT.fullmatch(part) for part in parts):
         raise InputError(f"expected a {what}, got {text!r}", param)
+    if any(len(part.lstrip("+-")) > 18 for part in parts):
+        raise InputError(f"number too large in {text[:40]!r}{'...' if len(text) > 40 else ''}", param)
     return tuple(int(part) for part in parts)
 
 

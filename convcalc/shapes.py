@@ -70,45 +70,77 @@ def same_padding(n: int, kernel: int, stride: int, dilation: int) -> Pad:
     return total // 2, total - total // 2
 
 
+def tap_classes(kernel: int, stride: int, dilation: int) -> list[tuple[int, int, int]]:
+    """Taps j of a window, grouped by the residue of their offset j*d modulo s: within a class the offsets are
+    r + s*(base + t*step) for t < count. Returns (residue r, base, count) with step = d / gcd(d, s);
+    there are min(k, s / gcd(d, s)) classes, whatever the sizes."""
+    from math import gcd
+
+    period = stride // gcd(dilation, stride)  # taps j and j + period have the same residue
+    classes = []
+    for first in range(min(kernel, period)):
+        offset = first * dilation
+        classes.append((offset % stride, offset // stride, (kernel - 1 - first) // period + 1))
+    return classes
+
+
 def uncovered_inputs(n: int, w: Window, out: int) -> int:
     """How many of the n real input positions no window touches (strides or dilations that skip pixels).
 
-    Tap j of window i reads padded position i*s + j*d. Grouping taps by residue r = j*d mod s, each tap covers the
-    positions r + m*s for m in an interval of length ``out``; the union of those intervals, clipped to the real
-    input, is what is read. Exact, and O(k log k) whatever n is."""
+    Tap j of window i reads padded position i*s + j*d. In a class of taps with the same residue r = j*d mod s,
+    tap t covers the positions r + s*m for m in [base + t*step, base + t*step + out - 1]; the union of those
+    intervals, clipped to the real input, is what is read. Exact, in O(min(k, s)) arithmetic steps."""
+    from math import gcd
+
+    step = w.dilation // gcd(w.dilation, w.stride)
     first_real, last_real = w.pad[0], w.pad[0] + n - 1
-    by_residue: dict[int, list[tuple[int, int]]] = {}
-    for tap in range(w.kernel):
-        offset = tap * w.dilation
-        residue, base = offset % w.stride, offset // w.stride
-        by_residue.setdefault(residue, []).append((base, base + out - 1))
     touched = 0
-    for residue, intervals in by_residue.items():
-        low = -(-(first_real - residue) // w.stride)  # smallest m with r + m*s >= first real position
+    for residue, base, count in tap_classes(w.kernel, w.stride, w.dilation):
+        low = -(-(first_real - residue) // w.stride)  # the real input as an m range
         high = (last_real - residue) // w.stride
-        end = None
-        for a, b in sorted(intervals):
-            if end is not None and a <= end + 1:
-                a = end + 1
-            if a <= b:
-                touched += max(0, min(b, high) - max(a, low) + 1)
-                end = b if end is None else max(end, b)
+        if low > high:
+            continue
+        if step <= out:  # the class's intervals overlap or touch: one interval
+            touched += _overlap(base, base + (count - 1) * step + out - 1, low, high)
+        else:  # disjoint intervals of length out, step apart
+            touched += _disjoint_overlap(base, step, count, out, low, high)
     return n - touched
 
 
+def _overlap(a: int, b: int, low: int, high: int) -> int:
+    return max(0, min(b, high) - max(a, low) + 1)
+
+
+def _disjoint_overlap(base: int, step: int, count: int, length: int, low: int, high: int) -> int:
+    """Positions of [low, high] inside the intervals [base + t*step, base + t*step + length - 1], t < count."""
+    first_full = max(0, -(-(low - base) // step))
+    last_full = min(count - 1, (high - length + 1 - base) // step)
+    full = max(0, last_full - first_full + 1)
+    total = full * length
+    partial = {t for t in ((low - base) // step, (high - base) // step) if 0 <= t < count}
+    for t in partial:
+        if not (first_full <= t <= last_full):
+            total += _overlap(base + t * step, base + t * step + length - 1, low, high)
+    return total
+
+
 def deconv_field(kernel: int, stride: int, dilation: int) -> int:
-    """Receptive field of one transposed-conv output in input positions: the largest span of inputs
-    that reach one output, max over the s phases of ((last tap - first tap) * d / s) + 1."""
-    best = 1
-    for phase in range(stride):
-        taps = [j for j in range(kernel) if (j * dilation) % stride == phase]
-        if taps:
-            best = max(best, (taps[-1] - taps[0]) * dilation // stride + 1)
-    return best
+    """Receptive field of one transposed-conv output in input positions: the largest span of inputs that reach
+    one output, max over the tap classes (same j*d mod s) of (last tap - first tap) * d / s + 1."""
+    from math import gcd
+
+    step = dilation // gcd(dilation, stride)
+    return max((count - 1) * step + 1 for _, _, count in tap_classes(kernel, stride, dilation))
 
 
 def deconv_first_input(kernel: int, stride: int, dilation: int, pad_before: int) -> int:
-    """Index of the first input position that reaches output 0 of a transposed conv
-    (output o gathers inputs i with o = i*s - p_before + j*d)."""
-    hits = [(pad_before - j * dilation) // stride for j in range(kernel) if (pad_before - j * dilation) % stride == 0]
-    return min(hits) if hits else -(-(pad_before - (kernel - 1) * dilation) // stride)
+    """Index of the first input position that reaches output 0 of a transposed conv (output o gathers the inputs
+    i with o = i*s - p_before + j*d: the taps with j*d = p_before mod s, the last of them giving the smallest i)."""
+    from math import gcd
+
+    step = dilation // gcd(dilation, stride)
+    for residue, base, count in tap_classes(kernel, stride, dilation):
+        if residue == pad_before % stride:
+            last_offset = residue + stride * (base + (count - 1) * step)
+            return (pad_before - last_offset) // stride
+    return -(-(pad_before - (kernel - 1) * dilation) // stride)  # no tap reaches output 0

@@ -241,12 +241,12 @@ class Expander:
         if not isinstance(repeat, int) or isinstance(repeat, bool) or repeat < 1:
             raise self.fail(f"repeat must be a whole number >= 1, got {repeat!r}", key_lines.get("repeat", line), layer_hint)
         local_name = common.get("name")
-        if local_name is not None and not isinstance(local_name, (str, int)):
+        if local_name is not None and (not isinstance(local_name, (str, int)) or isinstance(local_name, bool)):
             raise self.fail(f"name must be a string, got {local_name!r}", key_lines.get("name", line))
         position = len(scope.items)
         base = str(local_name) if local_name is not None else f"{op_name}_{position}"
         if base in scope.names or base == "input":
-            raise self.fail(f"duplicate layer name {base!r}", key_lines.get("name", line), base)
+            raise self.fail(f"duplicate layer name {base!r}", key_lines.get("name", line), scope.prefix + base)
         layer_trainable = trainable and bool(common.get("trainable", True))
         sources = self.sources(common.get("from"), scope, position, key_lines.get("from", line), scope.prefix + base)
         instances = []  # (instance name, arguments with the repeat index i substituted)
@@ -263,7 +263,7 @@ class Expander:
         else:
             op = canonical_op(op_name)
             if op is None:
-                raise self.fail(unknown_op_message(op_name, self.blocks), line, base)
+                raise self.fail(unknown_op_message(op_name, self.blocks), line, scope.prefix + base)
             lines = _canonical_lines(OP_ARG_TYPES[op], key_lines)
             for index, (instance, instance_args) in enumerate(instances):
                 name = scope.prefix + instance
@@ -387,10 +387,13 @@ def build(data: Any, file: str | None = None) -> Network:
     input_line = data.line_of("input") if isinstance(data, Located) else 0
     raw_input = top["input"]
     try:
+        if isinstance(raw_input, int):  # a feature count, as `layer --in 784`
+            raw_input = [raw_input]
         input_shape = parse_shape(raw_input) if isinstance(raw_input, str) else parse_shape("x".join(map(str, raw_input)))
     except ConvCalcError as error:
         raise SpecError(f"input: {error.message}", file, input_line) from None
-    expander = Expander(file, {name: block for name, block in blocks.items()})
+    # expand from the loaded data, which keeps every line number (the validated copy is plain dicts)
+    expander = Expander(file, {name: data["blocks"][name] for name in blocks})
     root = Scope(prefix="", input=NodeRef(NETWORK_INPUT), line=data.line_of("layers") if isinstance(data, Located) else 0)
     expander.expand(data["layers"], root, {}, (), True, 0)
     raw = expander.nodes

@@ -167,7 +167,7 @@ class NetSpec(TypedDict):
     __pydantic_config__ = FORBID  # type: ignore[misc]
     name: NotRequired[str]
     description: NotRequired[str]
-    input: Union[str, list[PosInt]]
+    input: Union[PosInt, str, list[PosInt]]
     blocks: NotRequired[dict[str, BlockDef]]
     layers: Annotated[list[Any], Field(min_length=1)]
     expect: NotRequired[dict[str, Any]]
@@ -226,6 +226,7 @@ def json_schema() -> dict[str, Any]:
         "type": "object",
         "minProperties": 1,
         "maxProperties": 1,
+        "propertyNames": {"not": {"enum": list(OP_ARGS)}},
         "additionalProperties": {
             "type": "object",
             "properties": common | {"repeat": {"anyOf": [{"type": "integer", "minimum": 1}, expression]}},

@@ -51,7 +51,7 @@ def load_yaml(text: str, file: str | None = None) -> Any:
         raise SpecError(f"YAML syntax error: {problem}", file, mark.line + 1 if mark else None) from None
     except yaml.YAMLError as error:
         raise SpecError(f"YAML error: {error}", file) from None
-    if node is None:
+    if node is None or (isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null") and not node.value):
         raise SpecError("the file is empty", file)
     return _Converter(file).convert(node)
 
@@ -104,10 +104,14 @@ class _Converter:
             return items
         if not tag.startswith("tag:yaml.org,2002:") or tag.rsplit(":", 1)[-1] not in SCALAR_TAGS:
             raise SpecError(f"unsupported YAML tag {tag!r}", self.file, line)
+        if len(node.value) > 1000:
+            raise SpecError(f"value longer than 1,000 characters ({len(node.value):,})", self.file, line)
         try:
             return self.scalars.construct_object(node)
         except self.yaml.YAMLError as error:
             raise SpecError(f"bad value: {getattr(error, 'problem', error)}", self.file, line) from None
+        except ValueError as error:
+            raise SpecError(f"bad value: {error}", self.file, line) from None
 
 
 SCALAR_TAGS = {"str", "int", "float", "bool", "null"}
