@@ -364,3 +364,38 @@ def schema() -> None:
     from convcalc.specformat import json_schema
 
     print(json.dumps(json_schema(), indent=2))
+
+
+CHECK_FORMATS = ("text", "github", "json")
+
+
+@app.command(
+    epilog="Examples: convcalc check specs/ (exit 0: all expectations hold, 1: one fails, 2: a spec is invalid); "
+    "convcalc check model.yaml --format github; convcalc check --update model.yaml"
+)
+def check(
+    specs: Annotated[list[str], typer.Argument(help="Spec files, folders (searched for *.yaml, *.yml) or globs.")],
+    format: Annotated[str, typer.Option("--format", help="text, github (GitHub Actions annotations) or json.")] = "text",
+    update: Annotated[bool, typer.Option("--update", help="Write the current shapes and params into the expect: fields (comments and layout kept).")] = False,
+) -> None:
+    """Check the expectations written in specs (expect: on layers and at the top level); a CI gate."""
+    from convcalc import check as checks
+
+    if format not in CHECK_FORMATS:
+        fail(f"--format: unknown format {format!r}; choose {', '.join(CHECK_FORMATS)}")
+    if update:
+        paths = [path for path, _ in checks.collect(specs)]
+        results = [run_core(lambda: checks.update_file(path)) for path in paths]  # noqa: B023 (called at once)
+        print("\n".join(checks.format_updates(results)))
+        return
+    result = checks.check_paths(specs)
+    if format == "json":
+        print(checks.json_text(result))
+    elif format == "github":
+        print("\n".join(checks.github_lines(result)))
+    else:
+        out, err = checks.text_lines(result)
+        for line in err:
+            print(f"convcalc: error: {line}", file=sys.stderr)
+        print("\n".join(out))
+    raise typer.Exit(result.exit_code)
