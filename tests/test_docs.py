@@ -65,3 +65,16 @@ def test_generated_core_schemas_match_the_pydantic_definitions() -> None:
     from convcalc.specformat import core_schemas
 
     assert SCHEMAS == core_schemas(), "run `python -m convcalc.specformat` to regenerate convcalc/_coreschemas.py"
+
+
+def test_readme_lenet5_listing_is_the_example_file() -> None:
+    listing = next(block for block in re.findall(r"```yaml\n(.*?)```", README, re.S) if block.startswith("# LeNet-5"))
+    assert listing == (ROOT / "examples" / "lenet5.yaml").read_text(encoding="utf-8")
+
+
+def test_every_example_carries_expectations_that_hold() -> None:
+    result = CliRunner().invoke(app, ["check", str(ROOT / "examples")])
+    assert result.exit_code == 0, result.output
+    for path in (ROOT / "examples").glob("*.yaml"):
+        text = path.read_text(encoding="utf-8")
+        assert "\nexpect:" in text and "expect: " in text.split("\nlayers:", 1)[1], path.name
