@@ -37,6 +37,8 @@ def evaluate(source: str, names: dict[str, Any]) -> Any:
         raise ExprError(f"cannot parse expression {source!r}") from None
     try:
         return _checked(_eval(tree.body, names, source), source)
+    except ExprError:
+        raise
     except (TypeError, ValueError, ZeroDivisionError, OverflowError, RecursionError) as error:
         raise ExprError(f"{error} in {source!r}") from None
 

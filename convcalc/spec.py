@@ -229,10 +229,15 @@ class Expander:
         layer_hint = args.get("name") if isinstance(args.get("name"), str) else op_name
         common = {key: args[key] for key in LAYER_KEYS if key in args}
         rest = {key: value for key, value in args.items() if key not in LAYER_KEYS}
+        raw_name = common.get("name")
+        # a repeated layer's name may use the index: `name: "features.${i + 1}"` names each copy
+        template = raw_name if "repeat" in common and isinstance(raw_name, str) and "$" in raw_name else None
         try:
-            common = {key: substitute(value, names) for key, value in common.items() if key != "if"} | (
+            common = {key: substitute(value, names) for key, value in common.items() if key not in ("if", "name")} | (
                 {"if": substitute(common["if"], names)} if "if" in common else {}
             )
+            if raw_name is not None:
+                common["name"] = raw_name if template else substitute(raw_name, names)
         except ExprError as error:
             raise self.fail(str(error), line, layer_hint) from None
         if "if" in common and not common["if"]:
@@ -253,10 +258,17 @@ class Expander:
         for index in range(repeat):
             instance = base + (f".{index}" if repeat > 1 else "")
             try:
+                if template:
+                    instance = str(substitute(template, names | {"i": index}))
                 instance_args = {key: substitute(value, names | {"i": index}) for key, value in rest.items()}
             except ExprError as error:
                 raise self.fail(str(error), line, scope.prefix + instance) from None
+            taken = instance in scope.names or scope.prefix + instance in self.all_names
+            if template and (taken or any(instance == other for other, _ in instances)):
+                raise self.fail(f"duplicate layer name {instance!r}", key_lines.get("name", line), scope.prefix + instance)
             instances.append((instance, instance_args))
+        if template:
+            base = instances[-1][0]
         output: Ref = sources[0]
         if op_name in self.blocks:
             output = self.expand_block(op_name, instances, sources, line, scope, blocks, layer_trainable, depth)

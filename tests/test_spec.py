@@ -1001,3 +1001,17 @@ def test_expect_is_kept():
     network = net("input: 8x8x1\nlayers:\n  - conv: {k: 3, expect: 6x6x1}\nexpect:\n  params: 10\n")
     assert network.nodes[0].expect == "6x6x1"
     assert network.expect == {"params": 10} and network.expect_lines == {"params": 5}
+
+
+def test_repeated_layers_can_name_each_copy_with_the_index() -> None:
+    text = "input: 8x8x3\nlayers:\n  - conv: {out: 4, k: 1, repeat: 3, name: \"features.${i * 2}\"}\n  - relu: {from: features.2}\n"
+    network = load_text(text, "net.yaml")
+    assert [node.name for node in network.nodes] == ["features.0", "features.2", "features.4", "relu_1"]
+    assert network.nodes[3].inputs == (1,)
+
+
+def test_a_repeated_name_template_that_repeats_a_name_is_an_error() -> None:
+    text = "input: 8x8x3\nlayers:\n  - conv: {out: 4, k: 1, repeat: 2, name: \"f${i // 2}\"}\n"
+    with pytest.raises(SpecError) as info:
+        load_text(text, "net.yaml")
+    assert str(info.value) == "net.yaml:3: layer 'f0': duplicate layer name 'f0'"
