@@ -237,8 +237,8 @@ def op_add(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
 
 
 def op_concat(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
-    if len(shapes) < 2:
-        raise InputError(f"concat needs at least two inputs, got {len(shapes)}", "from")
+    if not shapes:
+        raise InputError("concat needs at least one input", "from")
     if any(shape[:-1] != shapes[0][:-1] for shape in shapes):
         raise ShapeError(
             "concat needs equal sizes but for the channels, got " + ", ".join(map(format_shape, shapes)), "from"

@@ -215,3 +215,20 @@ def test_import_bad_targets(models: Path) -> None:
     ]:
         with pytest.raises(ConvCalcError, match=message):
             load_target(target)
+
+
+@pytest.mark.parametrize("model", ["resnet18", "resnet50", "alexnet", "vgg16", "mobilenet_v2", "densenet121", "googlenet"])
+def test_import_real_torchvision_models(model: str, tmp_path: Path) -> None:
+    """Where torchvision is installed (it is not in CI: it needs another torch build), import its models."""
+    torchvision = pytest.importorskip("torchvision")
+    from convcalc.torchbridge import verify
+    from convcalc.torchimport import import_torch
+
+    source = tmp_path / "tv.py"
+    options = "aux_logits=False, init_weights=False" if model == "googlenet" else ""
+    source.write_text(f"import torchvision\n\ndef make():\n    return torchvision.models.{model}({options})\n")
+    network = load_text(import_torch(f"{source}:make", (224, 224, 3)), f"{model}.yaml")
+    report = analyze(network)
+    expected = getattr(torchvision.models, model)(**({"aux_logits": False, "init_weights": False} if model == "googlenet" else {}))
+    assert report.params == sum(p.numel() for p in expected.parameters())
+    assert verify(network, report) == []
