@@ -172,7 +172,7 @@ def layer_of_result(result: LayerResult) -> Layer:
 Rule = Callable[[Layer], dict[str, int]]
 
 POOLING = ("maxpool", "avgpool", "adaptive_avgpool", "adaptive_maxpool", "global_avgpool", "global_maxpool")
-RESHAPES = ("flatten", "dropout", "identity", "pad", "concat")  # move or copy values: no tool counts them
+RESHAPES = ("flatten", "dropout", "identity", "pad", "crop", "concat")  # move or copy values: no tool counts them
 
 
 def zero(why: str) -> Rule:
@@ -208,7 +208,7 @@ CONVCALC: dict[str, Rule] = {
     "deconv": ours_deconv,
     "linear": ours_linear,
     **dict.fromkeys(
-        ("bn", "prelu", "softmax", "upsample", "add", *ACTIVATIONS, *POOLING, *RESHAPES),
+        ("bn", "prelu", "softmax", "upsample", "add", "mul", *ACTIVATIONS, *POOLING, *RESHAPES),
         zero("convcalc's MACs are the multiply-accumulates of the weights (their FLOPs are counted apart)"),
     ),
 }
@@ -259,6 +259,7 @@ TORCHINFO: dict[str, Rule] = {
         zero("a module without parameters: torchinfo counts parameters named weight and bias only"),
     ),
     "add": zero("x + y is a function call, not a module: torchinfo sees modules only"),
+    "mul": zero("x * y is a function call, not a module: torchinfo sees modules only"),
 }
 
 
@@ -320,6 +321,7 @@ FVCORE: dict[str, Rule] = {
         zero("no handle for the aten op (aten::relu and aten::relu_ are ignored, the others reported unsupported)"),
     ),
     "add": zero("aten::add and aten::add_ have no handle (reported unsupported)"),
+    "mul": zero("aten::mul has no handle (reported unsupported)"),
     **dict.fromkeys(RESHAPES, zero("ignored or unsupported aten op (flatten, dropout, cat, constant_pad_nd)")),
 }
 
@@ -403,6 +405,7 @@ PTFLOPS: dict[str, Rule] = {
     **dict.fromkeys(POOLING, ptflops_pool),
     "upsample": ptflops_upsample,
     "add": zero("x + y calls Tensor.__add__ (or __iadd__ for +=), not the patched torch.add / Tensor.add"),
+    "mul": zero("x * y calls Tensor.__mul__, not the patched torch.mul / Tensor.mul"),
     **dict.fromkeys(RESHAPES, zero("not in MODULES_MAPPING, no patched functional")),
 }
 
@@ -476,6 +479,7 @@ THOP: dict[str, Rule] = {
         ACTIVATIONS, zero("ReLU, ReLU6: zero_ops; LeakyReLU: count_relu, which returns 0; the others: no hook")
     ),
     "add": zero("x + y is a function call: thop hooks modules only"),
+    "mul": zero("x * y is a function call: thop hooks modules only"),
     **dict.fromkeys(RESHAPES, zero("Dropout: zero_ops; Flatten, Identity, ConstantPadNd: no hook; torch.cat: a call")),
 }
 

@@ -66,7 +66,7 @@ def module_code(step: Step) -> str | None:
     args, shape = node.args, step.input_shapes[0]
     rank = len(shape) - 1
     op = node.op
-    if op in ("add", "concat"):
+    if op in ("add", "mul", "concat", "crop"):
         return None
     if op in ("conv", "deconv", "maxpool", "avgpool", "adaptive_avgpool", "adaptive_maxpool", "pad", "upsample",
               "global_avgpool", "global_maxpool") and not 1 <= rank <= 3:  # fmt: skip
@@ -143,6 +143,19 @@ def module_code(step: Step) -> str | None:
     raise ConvCalcError(f"cannot export op {op!r} to PyTorch", None)
 
 
+def merge_expression(step: Step, inputs: list[str]) -> str:
+    """Ops written in ``forward`` itself: sums, products, concatenation, cropping by slicing."""
+    op = step.node.op
+    if op == "add":
+        return " + ".join(inputs)
+    if op == "mul":
+        return " * ".join(inputs)
+    if op == "concat":
+        return f"torch.cat([{', '.join(inputs)}], dim=1)"
+    slices = ", ".join(f"{int(start)}:{int(start) + out}" for start, out in zip(step.result.offset, step.result.output_shape[:-1]))
+    return f"{inputs[0]}[:, :, {slices}]"  # crop
+
+
 def module_path(name: str) -> list[str]:
     return name.split(".")
 
@@ -172,8 +185,7 @@ def export_torch(network: Network) -> str:
         target = identifier(node.name, taken)
         variables[node.index] = target
         if code is None:
-            joined = ", ".join(inputs)
-            expression = " + ".join(inputs) if node.op == "add" else f"torch.cat([{joined}], dim=1)"
+            expression = merge_expression(step, inputs)
         else:
             parts = module_path(node.name)
             for depth in range(1, len(parts)):

@@ -181,7 +181,7 @@ def analyze(network: Network, batch: int = 1, dtype: str = "float32") -> Report:
     for step in walk(network):
         node, result = step.node, step.result
         in_fields = [input_field if i == NETWORK_INPUT else fields[i] for i in node.inputs]
-        field, warnings = layer_field(result, in_fields, node.op)
+        field, warnings = layer_field(result, in_fields, node.op, step.input_shapes)
         fields.append(field)
         rows.append(
             Row(
@@ -204,12 +204,16 @@ def analyze(network: Network, batch: int = 1, dtype: str = "float32") -> Report:
     return Report(network.name, network.input_shape, tuple(rows), batch, dtype)
 
 
-def layer_field(result: OpResult, in_fields: Sequence[Field | None], op: str) -> tuple[Field | None, tuple[str, ...]]:
+def layer_field(
+    result: OpResult, in_fields: Sequence[Field | None], op: str, in_shapes: Sequence[Shape] = ()
+) -> tuple[Field | None, tuple[str, ...]]:
     if in_fields[0] is None:
         return None, ()
     fields = [f for f in in_fields if f is not None]
     if op in MERGES:
-        field, aligned = merge(fields)
+        grid = result.output_shape[:-1]
+        broadcast = [shape[:-1] != grid and all(n == 1 for n in shape[:-1]) for shape in in_shapes]
+        field, aligned = merge(fields, broadcast)
         return field, () if aligned else ("the merged paths have different jumps (misaligned fields)",)
     if result.field == "global":
         whole = fields[0]

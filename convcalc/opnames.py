@@ -27,7 +27,9 @@ OP_ARG_TYPES: dict[str, str] = {
     "upsample": "UpsampleArgs",
     "pad": "PadArgs",
     "add": "NoArgs",
+    "mul": "NoArgs",
     "concat": "NoArgs",
+    "crop": "PadArgs",
     **{name: "ActivationArgs" for name in ACTIVATIONS},
 }
 
@@ -43,7 +45,7 @@ OP_ALIASES = {
     "fc": "linear", "dense": "linear",
     "batchnorm": "bn", "batch_norm": "bn", "batchnorm1d": "bn", "batchnorm2d": "bn", "batchnorm3d": "bn",
     "leaky_relu": "leakyrelu", "hard_swish": "hardswish", "zeropad": "pad",
-    "cat": "concat", "sum": "add", "interpolate": "upsample",
+    "cat": "concat", "sum": "add", "interpolate": "upsample", "multiply": "mul", "prod": "mul",
 }  # fmt: skip
 
 

@@ -236,6 +236,35 @@ def op_add(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
     return OpResult(output_shape=shapes[0], flops=(len(shapes) - 1) * prod(shapes[0]), field="merge")
 
 
+def op_mul(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
+    """Elementwise product (a gate, squeeze-and-excitation): shapes must be equal or 1 where they differ
+    (broadcast, as in PyTorch); one multiply per output element for every input after the first."""
+    if len(shapes) < 2:
+        raise InputError(f"mul needs at least two inputs, got {len(shapes)}", "from")
+    if any(len(shape) != len(shapes[0]) for shape in shapes):
+        raise ShapeError("mul needs inputs of the same rank, got " + ", ".join(map(format_shape, shapes)), "from")
+    out = tuple(max(sizes) for sizes in zip(*shapes))
+    if any(size not in (1, biggest) for shape in shapes for size, biggest in zip(shape, out)):
+        raise ShapeError("mul needs equal sizes (or 1 to broadcast), got " + ", ".join(map(format_shape, shapes)), "from")
+    return OpResult(output_shape=out, flops=(len(shapes) - 1) * prod(out), field="merge")
+
+
+def op_crop(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
+    """Remove positions at the borders (the inverse of pad; U-Net's unpadded skip connections)."""
+    spatial, channels = spatial_and_channels(one_input(shapes), "crop")
+    pads, _ = layers.resolve_padding(args["p"], spatial, (1,) * len(spatial), (1,) * len(spatial), (1,) * len(spatial))
+    out = tuple(n - lo - hi for n, (lo, hi) in zip(spatial, pads))
+    if any(size < 1 for size in out):
+        raise ShapeError(f"cropping {[list(p) for p in pads]} leaves nothing of {format_shape(spatial)}", "p")
+    rank = len(spatial)
+    return OpResult(
+        output_shape=out + (channels,),
+        kernel=(1,) * rank,
+        jump=(Fraction(1),) * rank,
+        offset=tuple(Fraction(lo) for lo, _ in pads),
+    )
+
+
 def op_concat(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
     if not shapes:
         raise InputError("concat needs at least one input", "from")
@@ -265,9 +294,11 @@ OPS: dict[str, Callable[[dict[str, Any], list[Shape]], OpResult]] = {
     "upsample": op_upsample,
     "pad": op_pad,
     "add": op_add,
+    "mul": op_mul,
     "concat": op_concat,
+    "crop": op_crop,
     **{name: op_activation for name in ACTIVATIONS},
 }
 
-MERGES = frozenset({"add", "concat"})
+MERGES = frozenset({"add", "mul", "concat"})
 

@@ -49,14 +49,16 @@ def forward(field: Field, kernel: Sequence[int], jump: Sequence[Fraction], offse
     )
 
 
-def merge(fields: Sequence[Field]) -> tuple[Field, bool]:
-    """The hull of the inputs' fields; returns (field, aligned) where aligned means equal jumps."""
+def merge(fields: Sequence[Field], broadcast: Sequence[bool] = ()) -> tuple[Field, bool]:
+    """The hull of the inputs' fields; returns (field, aligned) where aligned means equal jumps. A ``broadcast``
+    input (one position repeated over the grid, as a squeeze-and-excitation gate) joins the hull but has no jump."""
     if any(f.whole for f in fields):
         whole = next(f for f in fields if f.whole)
         return whole, True
     start = tuple(min(values) for values in zip(*(f.start for f in fields)))
     end = tuple(max(values) for values in zip(*(f.end for f in fields)))
-    jumps = [f.jump for f in fields]
+    gridded = [f for f, spread in zip(fields, [*broadcast, *[False] * len(fields)]) if not spread] or list(fields)
+    jumps = [f.jump for f in gridded]
     aligned = all(j == jumps[0] for j in jumps)
     jump = tuple(max(values) for values in zip(*jumps))
     return Field(tuple(e - s for s, e in zip(start, end)), jump, start), aligned

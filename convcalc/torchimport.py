@@ -161,6 +161,8 @@ def function_layer(node: Any, args: list[Any]) -> tuple[str, dict[str, Any]] | N
     name = getattr(target, "__name__", str(target))
     if target in (operator.add, operator.iadd, torch.add) or (node.op == "call_method" and target in ("add", "add_")):
         return "add", {}
+    if target in (operator.mul, operator.imul, torch.mul) or (node.op == "call_method" and target in ("mul", "mul_")):
+        return "mul", {}
     if target is torch.cat or target is torch.concat:
         dim = node.kwargs.get("dim", args[1] if len(args) > 1 else 0)
         if dim not in (1, -3 if False else 1):
@@ -185,7 +187,7 @@ def yaml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return value if re.fullmatch(r"[A-Za-z_][\w.\-]*", value) and value not in ("true", "false", "null", "input") else json.dumps(value)
+        return value if re.fullmatch(r"[A-Za-z_][\w.\-]*", value) and value not in ("true", "false", "null", "yes", "no", "on", "off") else json.dumps(value)
     if isinstance(value, list):
         return "[" + ", ".join(yaml_value(v) for v in value) + "]"
     return repr(value)
@@ -228,8 +230,8 @@ def import_torch(target: str, input_shape: Shape, name: str | None = None) -> st
             base = node.name
             if op == "concat":
                 sources = list(node.args[0]) if isinstance(node.args[0], (list, tuple)) else sources
-        if op == "add" and len(sources) != 2:
-            raise ConvCalcError(f"'{node.name}' adds a constant; only tensor + tensor is supported")
+        if op in ("add", "mul") and len(sources) != 2:
+            raise ConvCalcError(f"'{node.name}' {op}s a constant; only tensor {'+' if op == 'add' else '*'} tensor is supported")
         layer_name = base
         number = 1
         while layer_name in used or layer_name == "input":
@@ -238,11 +240,11 @@ def import_torch(target: str, input_shape: Shape, name: str | None = None) -> st
         used.add(layer_name)
         names[node] = layer_name
         inputs = [names[s] for s in sources]
-        if op in ("add", "concat"):
+        if op in ("add", "mul", "concat"):
             args["from"] = inputs
         elif inputs != [previous]:
             args["from"] = inputs[0]
-        args = {"name": layer_name, **args} if op in ("add", "concat") else {**args, "name": layer_name}
+        args = {"name": layer_name, **args} if op in ("add", "mul", "concat") else {**args, "name": layer_name}
         body = ", ".join(f"{key}: {yaml_value(value)}" for key, value in args.items())
         lines.append(f"  - {op}: {{{body}}}")
         previous = layer_name
