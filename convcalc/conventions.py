@@ -136,18 +136,22 @@ class Layer:
         return prod(self.kernel) * self.in_channels * self.out_channels // self.groups
 
 
-def layer_of_step(step: Step) -> Layer:
-    """The rules' view of one node of a walked network."""
-    node, result = step.node, step.result
-    spec = result.layer.spec if result.layer is not None else None
+def _spec_facts(spec: object) -> tuple[tuple[int, ...], tuple[tuple[int, int], ...], int, bool]:
+    """(kernel, padding, groups, bias) of a resolved layer spec; empty kernel and padding for other layers."""
     kernel: tuple[int, ...] = ()
     pads: tuple[tuple[int, int], ...] = ()
-    groups, bias = 1, False
     if isinstance(spec, (ConvSpec, PoolSpec)):
         kernel = tuple(w.kernel for w in spec.windows)
         pads = tuple(w.pad for w in spec.windows)
-    if isinstance(spec, ConvSpec):
-        groups, bias = spec.groups, spec.bias
+    groups = spec.groups if isinstance(spec, ConvSpec) else 1
+    bias = spec.bias if isinstance(spec, (ConvSpec, LinearSpec)) else False
+    return kernel, pads, groups, bias
+
+
+def layer_of_step(step: Step) -> Layer:
+    """The rules' view of one node of a walked network."""
+    node, result = step.node, step.result
+    kernel, pads, groups, bias = _spec_facts(result.layer.spec if result.layer is not None else None)
     if node.op == "linear":
         bias = node.args.get("bias", True)
     return Layer(node.op, step.input_shapes, result.output_shape, node.args, kernel, pads, groups, bias)
@@ -155,17 +159,7 @@ def layer_of_step(step: Step) -> Layer:
 
 def layer_of_result(result: LayerResult) -> Layer:
     """The rules' view of one layer computed by ``convcalc layer`` (conv, deconv, maxpool, avgpool, linear)."""
-    spec = result.spec
-    kernel: tuple[int, ...] = ()
-    pads: tuple[tuple[int, int], ...] = ()
-    groups, bias = 1, False
-    if isinstance(spec, (ConvSpec, PoolSpec)):
-        kernel = tuple(w.kernel for w in spec.windows)
-        pads = tuple(w.pad for w in spec.windows)
-    if isinstance(spec, ConvSpec):
-        groups, bias = spec.groups, spec.bias
-    if isinstance(spec, LinearSpec):
-        bias = spec.bias
+    kernel, pads, groups, bias = _spec_facts(result.spec)
     return Layer(result.op, (result.input_shape,), result.output_shape, {}, kernel, pads, groups, bias)
 
 
