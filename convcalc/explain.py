@@ -34,13 +34,9 @@ def _window_lines(result: LayerResult, windows: tuple[Window, ...], ceil_mode: b
     lines = [f"Output size: out = {rounding}((n + 2p - d(k-1) - 1)/s) + 1"]
     for name, size, w, out in zip(names, result.input_shape, windows, result.output_shape):
         terms = _padded_terms(size, w)
-        numerator = w.padded(size) - w.span + (w.stride - 1 if ceil_mode else 0)
-        if ceil_mode:
-            quotient = f"ceil({w.padded(size) - w.span}/{w.stride})"
-            value = numerator // w.stride + 1
-        else:
-            quotient = f"floor({numerator}/{w.stride})"
-            value = numerator // w.stride + 1
+        reach = w.padded(size) - w.span
+        quotient = f"{rounding}({reach}/{w.stride})"
+        value = (reach + (w.stride - 1 if ceil_mode else 0)) // w.stride + 1
         steps = f"{name}_out = {rounding}(({terms})/{w.stride}) + 1"
         if w.stride > 1 or w.dilation > 1:
             steps += f" = {quotient} + 1"

@@ -85,11 +85,13 @@ def module_code(step: Step) -> str | None:
         if any(padding):
             keywords["padding"] = padding
         if op in ("conv", "deconv"):
-            keywords.update(dilation=dilation) if any(d > 1 for d in dilation) else None
+            if any(d > 1 for d in dilation):
+                keywords["dilation"] = dilation
             if args.get("g", 1) > 1:
                 keywords["groups"] = args["g"]
-            if op == "deconv" and any(args.get("output_padding", 0) if isinstance(args.get("output_padding", 0), list) else [args.get("output_padding", 0)]):
-                keywords["output_padding"] = step.result.layer.spec.output_padding  # type: ignore[union-attr]
+            extra = step.result.layer.spec.output_padding if op == "deconv" else ()  # type: ignore[union-attr]
+            if any(extra):
+                keywords["output_padding"] = extra
             if not args.get("bias", True):
                 keywords["bias"] = False
             name = f"Conv{rank}d" if op == "conv" else f"ConvTranspose{rank}d"

@@ -81,24 +81,19 @@ def one_input(shapes: list[Shape]) -> Shape:
     return shapes[0]
 
 
-def op_conv(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
-    keys = ("out", "k", "s", "p", "d", "g", "bias")
-    return from_layer(layers.conv(one_input(shapes), **{k: args[k] for k in keys if k in args}))
+def windowed(function: Callable[..., LayerResult], keys: tuple[str, ...]) -> Callable[[dict[str, Any], list[Shape]], OpResult]:
+    """A handler that passes the op's arguments named in ``keys`` to one of :mod:`convcalc.layers`' functions."""
+
+    def handler(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
+        return from_layer(function(one_input(shapes), **{key: args[key] for key in keys if key in args}))
+
+    return handler
 
 
-def op_deconv(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
-    keys = ("out", "k", "s", "p", "d", "g", "bias", "output_padding")
-    return from_layer(layers.deconv(one_input(shapes), **{k: args[k] for k in keys if k in args}))
-
-
-def op_maxpool(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
-    keys = ("k", "s", "p", "d", "ceil")
-    return from_layer(layers.maxpool(one_input(shapes), **{k: args[k] for k in keys if k in args}))
-
-
-def op_avgpool(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
-    keys = ("k", "s", "p", "ceil")
-    return from_layer(layers.avgpool(one_input(shapes), **{k: args[k] for k in keys if k in args}))
+op_conv = windowed(layers.conv, ("out", "k", "s", "p", "d", "g", "bias"))
+op_deconv = windowed(layers.deconv, ("out", "k", "s", "p", "d", "g", "bias", "output_padding"))
+op_maxpool = windowed(layers.maxpool, ("k", "s", "p", "d", "ceil"))
+op_avgpool = windowed(layers.avgpool, ("k", "s", "p", "ceil"))
 
 
 def op_linear(args: dict[str, Any], shapes: list[Shape]) -> OpResult:

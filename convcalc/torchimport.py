@@ -130,7 +130,7 @@ def module_layer(module: Any, name: str) -> tuple[str, dict[str, Any]]:
     if isinstance(module, nn.PReLU):
         return "prelu", ({} if module.num_parameters == 1 else {"num_parameters": module.num_parameters})
     if isinstance(module, nn.Softmax):
-        if module.dim not in (1, -3 + 0) and module.dim != 1:
+        if module.dim != 1:
             raise ConvCalcError(f"module '{name}' (Softmax) over dim {module.dim}; only the channel dim 1")
         return "softmax", {}
     if isinstance(module, (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout)):
@@ -165,7 +165,7 @@ def function_layer(node: Any, args: list[Any]) -> tuple[str, dict[str, Any]] | N
         return "mul", {}
     if target is torch.cat or target is torch.concat:
         dim = node.kwargs.get("dim", args[1] if len(args) > 1 else 0)
-        if dim not in (1, -3 if False else 1):
+        if dim != 1:
             raise ConvCalcError(f"'{node.name}': torch.cat over dim {dim}; only the channel dim 1 is supported")
         return "concat", {}
     if target is torch.flatten or (node.op == "call_method" and target == "flatten"):
