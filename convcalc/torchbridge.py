@@ -5,6 +5,8 @@ Imports torch only inside functions; without torch every entry point raises one 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,9 +37,29 @@ def build_module(network: Network, device: str = "meta") -> Any:
 
     source = export_torch(network)
     namespace: dict[str, Any] = {"__name__": "convcalc_export"}
-    exec(compile(source, f"<convcalc export of {network.name}>", "exec"), namespace)
-    with torch.device(device):
-        return namespace[class_name(network.name)]()
+    with torch_errors("build"):
+        exec(compile(source, "<convcalc export>", "exec", dont_inherit=True), namespace)
+        with torch.device(device):
+            return namespace[class_name(network.name)]()
+
+
+@contextmanager
+def torch_errors(stage: str) -> Iterator[None]:
+    """Any failure inside PyTorch becomes one ConvCalcError line: ``PyTorch could not build the module: ...``."""
+    try:
+        yield
+    except ConvCalcError:
+        raise
+    except Exception as error:  # noqa: BLE001 - whatever torch raises, the user gets one line, not a traceback
+        raise ConvCalcError(f"PyTorch could not {stage} the exported module: {one_line(error)}") from None
+
+
+def one_line(error: BaseException) -> str:
+    """The exception's type and the first line of its message, escaped and cut to a readable length."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    text = f"{error.__class__.__name__}: {lines[0]}" if lines else error.__class__.__name__
+    text = "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def channels_last(shape: Any) -> Shape:
@@ -57,22 +79,23 @@ class Difference:
 def verify(network: Network, report: Report) -> list[Difference]:
     """Run the exported module on the meta device and compare every layer's output shape and parameter count."""
     torch = require_torch()
+    from convcalc.export import module_names
+
     model = build_module(network)
+    paths = module_names(network)
     modules = dict(model.named_modules())
+    rows = [row for row in report.rows if paths.get(row.name) in modules]
+    layers = {row.name: modules[paths[row.name]] for row in rows}
     shapes: dict[str, Shape] = {}
-    handles = []
-    for row in report.rows:
-        module = modules.get(row.name)
-        if module is not None:
-            handles.append(module.register_forward_hook(_recorder(shapes, row.name, row.op)))
+    handles = [layers[row.name].register_forward_hook(_recorder(shapes, row.name, row.op)) for row in rows]
     spatial, channels = network.input_shape[:-1], network.input_shape[-1]
-    with torch.no_grad():
+    with torch_errors("run"), torch.no_grad():
         model(torch.empty(1, channels, *spatial, device="meta"))
     for handle in handles:
         handle.remove()
     differences = []
     for row in report.rows:
-        module = modules.get(row.name)
+        module = layers.get(row.name)
         if module is None:
             continue
         if row.name in shapes and shapes[row.name] != row.output_shape:
