@@ -19,6 +19,8 @@ SHAPE = "shape such as 640x640x3 (HxWxC) or 3@640x640"
 def parse_ints(text: str, param: str, what: str = "value such as 3 or 3x5") -> tuple[int, ...]:
     """``"3x5"`` -> ``(3, 5)``; ``"3"`` -> ``(3,)``. Signs are kept so the caller can say what is wrong."""
     text = str(text).strip()
+    if text[:1] + text[-1:] in ("[]", "()"):  # '[32, 32, 3]', as YAML and Python write it
+        text = text[1:-1].strip()
     parts = _SEPARATORS.split(text) if text else []
     if not parts or not all(_INT.fullmatch(part) for part in parts):
         raise InputError(f"expected a {what}, got {text!r}", param)
@@ -44,6 +46,34 @@ def parse_shape(text: str, param: str = "in") -> Shape:
         if size < 1:
             raise InputError(f"every size in a shape must be >= 1, got {text!r}", param)
     return sizes
+
+
+_PER_DIM = re.compile(r"\s*\d+(?:\s*[x×X]\s*\d+)+\s*")
+
+
+def per_dim_value(value: object) -> object:
+    """A spec value written as on the command line (``k: 3x5``) as the list it means (``[3, 5]``)."""
+    if isinstance(value, str) and _PER_DIM.fullmatch(value):
+        return list(parse_ints(value, ""))
+    return value
+
+
+def channels_first_hint(shape: Shape) -> str | None:
+    """A warning for an input that looks written channels first (``3x224x224``): few leading channels, large
+    trailing size. None when the shape looks channels last."""
+    if len(shape) < 3 or shape[0] not in (1, 3, 4) or shape[-1] < 8 * shape[0] or shape[-1] < 16:
+        return None
+    spatial, channels = format_shape(shape[1:]), shape[0]
+    labels = ", ".join(f"{name}={size}" for name, size in zip((*dim_names(len(shape) - 1), "C"), shape))
+    return (f"{format_shape(shape)} reads as {labels} (channels last); "
+            f"for {channels} channel{'s' if channels > 1 else ''} write {spatial}x{channels} or {channels}@{spatial}")
+
+
+def rank_words(rank: int) -> str:
+    """How a shape of this rank is written: ``HxWxC`` for rank 3."""
+    if rank == 1:
+        return "a feature count"
+    return "x".join((*dim_names(rank - 1), "C"))
 
 
 def format_shape(shape: Shape) -> str:

@@ -13,12 +13,12 @@ from typing import Any
 
 from convcalc.errors import ConvCalcError, SpecError
 from convcalc.expr import ExprError, substitute
-from convcalc.notation import Shape, parse_shape
+from convcalc.layercount import MAX_BLOCK_DEPTH, check_layer_count, current_limit
+from convcalc.notation import Shape, parse_shape, per_dim_value
 from convcalc.opnames import OP_ARG_TYPES, canonical_op
 from convcalc.yamlnodes import Located, LocatedList, line_of, load_yaml
 
 NETWORK_INPUT = -1
-MAX_BLOCK_DEPTH = 32
 LAYER_KEYS = ("name", "from", "repeat", "if", "trainable", "expect")
 
 
@@ -74,27 +74,63 @@ def validator(type_name: str) -> Any:
 
 
 def validate(type_name: str, data: Any, file: str | None, line: int, layer: str | None) -> dict[str, Any]:
-    """Validate ``data``; the first error per key becomes a SpecError at that key's line."""
+    """Validate ``data``; the first error becomes a SpecError at its key's line (an unknown key first, with the
+    nearest known key, since a misspelt key also shows up as a missing one)."""
     from pydantic_core import ValidationError
 
     try:
         return dict(validator(type_name).validate_python(data))
     except ValidationError as error:
-        problem = error.errors()[0]
+        problems = error.errors()
+        problem = next((p for p in problems if p["type"] == "extra_forbidden"), problems[0])
         loc = problem["loc"]
         key = loc[0] if loc else None
         where = line
         if isinstance(data, Located) and key is not None:
             where = data.line_of(key)
         if problem["type"] == "extra_forbidden":
-            message = f"unknown key {key!r}"
+            message = f"unknown key {key!r}{did_you_mean(str(key), known_keys(type_name))}"
         elif problem["type"] == "missing":
             message = f"missing required key {key!r}"
         else:
-            shown = problem.get("input")
             label = ".".join(str(part) for part in loc if not str(part).startswith(("list[", "constrained", "int", "literal")))
-            message = f"{label}: {_lower_first(problem['msg'])}, got {shown!r}"
+            message = f"{label}: {plain_message(problem['msg'])}, got {yaml_text(problem.get('input'))}"
         raise SpecError(message, file, where, layer) from None
+
+
+def known_keys(type_name: str) -> list[str]:
+    """The keys a type accepts: canonical names and their aliases."""
+    validator(type_name)
+    return sorted(set(_aliases[type_name]) | set(_aliases[type_name].values()) | set(_field_names(type_name)))
+
+
+def _field_names(type_name: str) -> list[str]:
+    from convcalc._coreschemas import SCHEMAS
+
+    return list(SCHEMAS[type_name].get("fields", {}))
+
+
+def did_you_mean(word: str, choices: list[str]) -> str:
+    """``; did you mean 'layers'?`` for the nearest choices, or nothing."""
+    from difflib import get_close_matches
+
+    close = get_close_matches(word, choices, n=3, cutoff=0.6)
+    return f"; did you mean {' or '.join(repr(choice) for choice in close)}?" if close else ""
+
+
+def plain_message(text: str) -> str:
+    """pydantic's message without its word "Input" (which reads like the spec's key ``input``)."""
+    text = text.replace("Input should be", "should be").replace("a valid integer", "a whole number")
+    return _lower_first(text)
+
+
+def yaml_text(value: Any) -> str:
+    """A value as the spec writes it: true/false/null, strings quoted."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    return repr(value)
 
 
 def _lower_first(text: str) -> str:
@@ -195,9 +231,10 @@ class RawNode:
 
 
 class Expander:
-    def __init__(self, file: str | None, blocks: dict[str, Any]) -> None:
+    def __init__(self, file: str | None, blocks: dict[str, Any], max_layers: int) -> None:
         self.file = file
         self.blocks = blocks
+        self.max_layers = max_layers
         self.nodes: list[RawNode] = []
         self.all_names: dict[str, Ref] = {}
 
@@ -260,7 +297,7 @@ class Expander:
             try:
                 if template:
                     instance = str(substitute(template, names | {"i": index}))
-                instance_args = {key: substitute(value, names | {"i": index}) for key, value in rest.items()}
+                instance_args = {key: per_dim_value(substitute(value, names | {"i": index})) for key, value in rest.items()}
             except ExprError as error:
                 raise self.fail(str(error), line, scope.prefix + instance) from None
             taken = instance in scope.names or scope.prefix + instance in self.all_names
@@ -279,6 +316,9 @@ class Expander:
             lines = _canonical_lines(OP_ARG_TYPES[op], key_lines)
             for index, (instance, instance_args) in enumerate(instances):
                 name = scope.prefix + instance
+                if len(self.nodes) >= self.max_layers:
+                    raise self.fail(f"the network expands to more than {self.max_layers:,} layers, over the limit "
+                                    "(raise it with --max-layers N)", line, name)
                 validated = validate(OP_ARG_TYPES[op], _located(instance_args, key_lines, line), self.file, line, name)
                 node_sources = sources if index == 0 else [output]
                 self.nodes.append(
@@ -387,8 +427,10 @@ def topological(nodes: list[RawNode], inputs: list[tuple[int, ...]], file: str |
     return order
 
 
-def build(data: Any, file: str | None = None) -> Network:
-    """Validate a loaded spec and expand it into a :class:`Network`."""
+def build(data: Any, file: str | None = None, max_layers: int | None = None) -> Network:
+    """Validate a loaded spec and expand it into a :class:`Network` of at most ``max_layers`` layers (default: the
+    limit in force, one million unless ``--max-layers`` says otherwise)."""
+    max_layers = current_limit() if max_layers is None else max_layers
     top = validate("NetSpec", data, file, line_of(data, 1), None)
     blocks = top.get("blocks") or {}
     for block_name, block in blocks.items():
@@ -405,7 +447,9 @@ def build(data: Any, file: str | None = None) -> Network:
     except ConvCalcError as error:
         raise SpecError(f"input: {error.message}", file, input_line) from None
     # expand from the loaded data, which keeps every line number (the validated copy is plain dicts)
-    expander = Expander(file, {name: data["blocks"][name] for name in blocks})
+    block_data = {name: data["blocks"][name] for name in blocks}
+    check_layer_count(data["layers"], block_data, max_layers, file)
+    expander = Expander(file, block_data, max_layers)
     root = Scope(prefix="", input=NodeRef(NETWORK_INPUT), line=data.line_of("layers") if isinstance(data, Located) else 0)
     expander.expand(data["layers"], root, {}, (), True, 0)
     raw = expander.nodes
@@ -434,20 +478,54 @@ def build(data: Any, file: str | None = None) -> Network:
     return Network(name, input_shape, nodes, file, expect, expect_lines, input_line)
 
 
-def load_text(text: str, file: str | None = None) -> Network:
+def load_text(text: str, file: str | None = None, max_layers: int | None = None) -> Network:
     data = load_yaml(text, file)
     if not isinstance(data, dict):
         raise SpecError("a spec is a mapping with 'input' and 'layers'", file, line_of(data, 1))
-    return build(data, file)
+    return build(data, file, max_layers)
 
 
-def load(path: str | Path) -> Network:
-    """Read and expand a spec file."""
-    path = Path(path)
+MAX_SPEC_BYTES = 4 * 2**20  # above any spec the loader accepts (200,000 values); bounds reading and parsing
+
+
+def read_spec_bytes(path: str | Path) -> bytes:
+    """The bytes of a regular file of at most MAX_SPEC_BYTES, refused at once if it is a directory, a FIFO or a
+    device (opened without blocking, checked on the open file)."""
+    import os
+    import stat
+
     try:
-        text = path.read_text(encoding="utf-8")
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise SpecError("no such file", str(path)) from None
+    except IsADirectoryError:
+        raise SpecError("is a directory, not a regular file", str(path)) from None
     except OSError as error:
         raise SpecError(f"cannot read the file: {error.strerror or error}", str(path)) from None
+    mode = os.fstat(descriptor).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(descriptor)
+        kind = "is a directory, not a regular file" if stat.S_ISDIR(mode) else "not a regular file"
+        raise SpecError(kind, str(path))
+    with os.fdopen(descriptor, "rb") as handle:
+        try:
+            data = handle.read(MAX_SPEC_BYTES + 1)
+        except OSError as error:
+            raise SpecError(f"cannot read the file: {error.strerror or error}", str(path)) from None
+    if len(data) > MAX_SPEC_BYTES:
+        limit = f"{MAX_SPEC_BYTES // 2**20} MiB" if MAX_SPEC_BYTES % 2**20 == 0 else f"{MAX_SPEC_BYTES:,} bytes"
+        raise SpecError(f"larger than {limit}, too large for a spec", str(path))
+    return data
+
+
+def read_spec_text(path: str | Path) -> str:
+    """The text of a spec file (UTF-8; a byte-order mark is allowed)."""
+    try:
+        return read_spec_bytes(path).decode("utf-8-sig")
     except UnicodeDecodeError:
         raise SpecError("the file is not UTF-8 text", str(path)) from None
-    return load_text(text, str(path))
+
+
+def load(path: str | Path, max_layers: int | None = None) -> Network:
+    """Read and expand a spec file."""
+    return load_text(read_spec_text(path), str(path), max_layers)

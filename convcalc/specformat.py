@@ -16,8 +16,12 @@ from typing_extensions import TypedDict  # pydantic needs this TypedDict before 
 
 from convcalc.opnames import OP_ARG_TYPES
 
-PosInt = Annotated[int, Field(ge=1)]
-NonNegInt = Annotated[int, Field(ge=0)]
+# strict: a wrong-typed value (`out: true`, `eps: "x"`) is an error, never converted (true would read as 1)
+PosInt = Annotated[int, Field(ge=1, strict=True)]
+NonNegInt = Annotated[int, Field(ge=0, strict=True)]
+Bool = Annotated[bool, Field(strict=True)]
+Float = Annotated[float, Field(strict=True)]
+Int = Annotated[int, Field(strict=True)]
 Ints = Union[PosInt, list[PosInt]]
 Padding = Union[NonNegInt, Literal["same", "valid"], list[Union[NonNegInt, list[NonNegInt]]]]
 FORBID = ConfigDict(extra="forbid")
@@ -37,7 +41,7 @@ class ConvArgs(TypedDict):
     p: Annotated[NotRequired[Padding], alias("p", "padding")]
     d: Annotated[NotRequired[Ints], alias("d", "dilation")]
     g: Annotated[NotRequired[PosInt], alias("g", "groups")]
-    bias: NotRequired[bool]
+    bias: NotRequired[Bool]
 
 
 class DeconvArgs(ConvArgs):
@@ -54,7 +58,7 @@ class MaxPoolArgs(TypedDict):
     s: Annotated[NotRequired[Ints], alias("s", "stride")]
     p: Annotated[NotRequired[Padding], alias("p", "padding")]
     d: Annotated[NotRequired[Ints], alias("d", "dilation")]
-    ceil: Annotated[NotRequired[bool], alias("ceil", "ceil_mode")]
+    ceil: Annotated[NotRequired[Bool], alias("ceil", "ceil_mode")]
 
 
 class AvgPoolArgs(TypedDict):
@@ -64,8 +68,8 @@ class AvgPoolArgs(TypedDict):
     k: Annotated[Ints, alias("k", "kernel_size")]
     s: Annotated[NotRequired[Ints], alias("s", "stride")]
     p: Annotated[NotRequired[Padding], alias("p", "padding")]
-    ceil: Annotated[NotRequired[bool], alias("ceil", "ceil_mode")]
-    count_include_pad: NotRequired[bool]
+    ceil: Annotated[NotRequired[Bool], alias("ceil", "ceil_mode")]
+    count_include_pad: NotRequired[Bool]
 
 
 class AdaptivePoolArgs(TypedDict):
@@ -80,30 +84,30 @@ class LinearArgs(TypedDict):
 
     __pydantic_config__ = FORBID  # type: ignore[misc]
     out: Annotated[PosInt, alias("out", "out_features")]
-    bias: NotRequired[bool]
+    bias: NotRequired[Bool]
 
 
 class BatchNormArgs(TypedDict):
     """Batch norm: 2C trainable params (affine), 2C buffers (running statistics)."""
 
     __pydantic_config__ = FORBID  # type: ignore[misc]
-    affine: NotRequired[bool]
-    track_running_stats: NotRequired[bool]
-    eps: NotRequired[float]
-    momentum: NotRequired[float]
+    affine: NotRequired[Bool]
+    track_running_stats: NotRequired[Bool]
+    eps: NotRequired[Float]
+    momentum: NotRequired[Float]
 
 
 class ActivationArgs(TypedDict):
     """An elementwise activation; its options do not change any count."""
 
     __pydantic_config__ = FORBID  # type: ignore[misc]
-    inplace: NotRequired[bool]
-    negative_slope: NotRequired[float]
-    alpha: NotRequired[float]
-    beta: NotRequired[float]
-    threshold: NotRequired[float]
-    min_val: NotRequired[float]
-    max_val: NotRequired[float]
+    inplace: NotRequired[Bool]
+    negative_slope: NotRequired[Float]
+    alpha: NotRequired[Float]
+    beta: NotRequired[Float]
+    threshold: NotRequired[Float]
+    min_val: NotRequired[Float]
+    max_val: NotRequired[Float]
     approximate: NotRequired[Literal["none", "tanh"]]
 
 
@@ -112,20 +116,20 @@ class PReLUArgs(TypedDict):
 
     __pydantic_config__ = FORBID  # type: ignore[misc]
     num_parameters: NotRequired[PosInt]
-    init: NotRequired[float]
+    init: NotRequired[Float]
 
 
 class SoftmaxArgs(TypedDict):
     __pydantic_config__ = FORBID  # type: ignore[misc]
-    dim: NotRequired[int]
+    dim: NotRequired[Int]
 
 
 class DropoutArgs(TypedDict):
     """Dropout: identity at inference; ``p`` is the drop probability here, as in PyTorch."""
 
     __pydantic_config__ = FORBID  # type: ignore[misc]
-    p: Annotated[NotRequired[Annotated[float, Field(ge=0, le=1)]], alias("p", "rate")]
-    inplace: NotRequired[bool]
+    p: Annotated[NotRequired[Annotated[float, Field(ge=0, le=1, strict=True)]], alias("p", "rate")]
+    inplace: NotRequired[Bool]
 
 
 class UpsampleArgs(TypedDict):
@@ -134,7 +138,7 @@ class UpsampleArgs(TypedDict):
     __pydantic_config__ = FORBID  # type: ignore[misc]
     scale: Annotated[Ints, alias("scale", "scale_factor")]
     mode: NotRequired[Literal["nearest", "linear", "bilinear", "trilinear", "bicubic"]]
-    align_corners: NotRequired[bool]
+    align_corners: NotRequired[Bool]
 
 
 class PadArgs(TypedDict):
@@ -204,14 +208,21 @@ def json_schema() -> dict[str, Any]:
             "anyOf": [{"type": ["string", "integer"]}, {"type": "array", "items": {"type": ["string", "integer"]}}],
         },
         "trainable": {"type": "boolean", "description": "false: count this layer's params as frozen."},
-        "expect": {"type": "string", "description": "Expected output shape, e.g. 14x14x6 (convcalc check)."},
+        "expect": {
+            "type": ["string", "integer"],
+            "description": "Expected output shape, e.g. 14x14x6 or 10 (convcalc check).",
+        },
         "if": {"description": "Include this layer only when true (inside blocks: ${expression})."},
     }
     expression = {"type": "string", "pattern": r"^\$"}
+    per_dim_text = {"type": "string", "pattern": r"^\s*\d+(\s*[xX×]\s*\d+)+\s*$"}  # k: 3x5, as on the command line
     variants: list[dict[str, Any]] = []
     for op, cls in OP_ARGS.items():
         args = TypeAdapter(cls).json_schema(schema_generator=GenerateJsonSchema)
-        props = {name: {"anyOf": [prop, expression]} for name, prop in args.get("properties", {}).items()}
+        props = {
+            name: {"anyOf": [prop, expression, *([per_dim_text] if '"array"' in repr(prop).replace("'", '"') else [])]}
+            for name, prop in args.get("properties", {}).items()
+        }
         body = {"type": "object", "properties": props | common, "additionalProperties": False}
         if args.get("required"):
             body["required"] = args["required"]

@@ -44,6 +44,7 @@ def load_yaml(text: str, file: str | None = None) -> Any:
 
     loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
+        _check_size(yaml.parse(text, Loader=loader_class), file)
         node = yaml.compose(text, Loader=loader_class)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
@@ -54,6 +55,19 @@ def load_yaml(text: str, file: str | None = None) -> Any:
     if node is None or (isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null") and not node.value):
         raise SpecError("the file is empty", file)
     return _Converter(file).convert(node)
+
+
+def _check_size(events: Any, file: str | None) -> None:
+    """Count the document's values from the event stream, stopping at the budget before anything is built."""
+    import yaml
+
+    values = 0
+    for event in events:
+        if isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent, yaml.CollectionStartEvent)):
+            values += 1
+            if values > MAX_NODES:
+                line = event.start_mark.line + 1 if event.start_mark else None
+                raise SpecError(f"the document has more than {MAX_NODES:,} values", file, line)
 
 
 class _Converter:
