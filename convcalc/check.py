@@ -5,19 +5,27 @@ Expectations: on a layer, ``expect: 14x14x6`` (its output shape); at the top lev
 (shape), ``params``, ``macs``, ``flops`` and ``receptive_field`` (the largest field among the layers that keep a
 spatial grid, per dimension), each an exact value or a string with an operator and an optional SI suffix
 (``"<= 100k"``, ``"< 1.5G"``, ``">= 200"``, ``"== 61706"``). No typer, no rich: the CLI prints what this returns.
+
+What is a spec is decided on the parsed content, never on the text's shape: a YAML or JSON document that is a
+mapping with ``input`` or ``layers``. A file named that is no spec is an error; one found by a search (a folder, a
+glob) is skipped. A run that finds no spec fails (nothing was checked), and a FIFO or device is never opened to read.
 """
 
 from __future__ import annotations
 
+import codecs
 import glob
 import json
 import operator
+import os
 import re
+import shutil
+import stat
+import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 from convcalc.errors import ConvCalcError, SpecError
@@ -31,7 +39,6 @@ NEGATION = {"<=": ">", ">=": "<", "==": "!=", "!=": "==", "<": ">=", ">": "<="}
 SUFFIXES = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 _COMPARISON = re.compile(r"\s*(<=|>=|==|!=|<|>)?\s*(.*?)\s*")
 _NUMBER = re.compile(r"([+-]?(?:\d[\d_,]*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*([kKMGT]?)")
-_SPEC_KEYS = re.compile(r"^(input|layers)\s*:", re.M)
 
 
 # --------------------------------------------------------------------------- expectations
@@ -205,6 +212,22 @@ def check_network(network: Any, report: Any) -> tuple[int, list[Failure]]:
 
 # --------------------------------------------------------------------------- files
 
+SEARCHED = (".yaml", ".yml", ".json")  # what a folder search reads; the content decides what is a spec
+NOT_A_SPEC = "not a spec (a spec is a YAML or JSON mapping with 'input' and 'layers')"
+
+
+@dataclass(frozen=True)
+class Source:
+    """A file's text as read: without its BOM, line endings untouched; ``bom`` and ``newline`` say how to write it
+    back the same way."""
+
+    text: str
+    bom: bool = False
+    newline: str = "\n"
+
+    def encode(self, text: str) -> bytes:
+        return (codecs.BOM_UTF8 if self.bom else b"") + text.encode("utf-8")
+
 
 @dataclass
 class FileResult:
@@ -212,7 +235,7 @@ class FileResult:
     checked: int = 0
     failures: list[Failure] = field(default_factory=list)
     error: SpecError | None = None
-    skipped: bool = False  # a YAML file that is no spec (no top-level input: or layers:)
+    skipped: bool = False  # found by a search, and its content is no spec
 
     @property
     def status(self) -> str:
@@ -226,6 +249,12 @@ class FileResult:
 @dataclass
 class CheckResult:
     files: list[FileResult]
+    allow_empty: bool = False  # a run that finds no spec passes (else it is an error: nothing was checked)
+    searched: tuple[str, ...] = ()  # the paths given, for the "no specs found" message
+
+    @property
+    def specs(self) -> list[FileResult]:
+        return [result for result in self.files if not result.skipped]
 
     @property
     def failures(self) -> list[Failure]:
@@ -236,11 +265,23 @@ class CheckResult:
         return [result for result in self.files if result.error is not None]
 
     @property
+    def empty(self) -> bool:
+        """No spec found (and none that failed to load): nothing was checked."""
+        return not self.specs
+
+    @property
     def exit_code(self) -> int:
-        return 2 if self.errors else 1 if self.failures else 0
+        if self.errors or (self.empty and not self.allow_empty):
+            return 2
+        return 1 if self.failures else 0
+
+    def no_specs_message(self) -> str:
+        return no_specs_message(self.searched, len(self.files))
 
     def summary(self) -> str:
-        specs = [result for result in self.files if not result.skipped]
+        if self.empty and not self.allow_empty:
+            return self.no_specs_message()
+        specs = [result for result in self.specs if result.error is None]  # the invalid are counted apart
         checked = sum(result.checked for result in specs)
         text = f"{len(specs)} spec{'s' * (len(specs) != 1)}, {checked} expectation{'s' * (checked != 1)}"
         if self.failures:
@@ -249,9 +290,9 @@ class CheckResult:
             text += ", all hold"
         if self.errors:
             text += f", {len(self.errors)} invalid"
-        skipped = len(self.files) - len(specs)
+        skipped = len(self.files) - len(self.specs)
         if skipped:
-            text += f" ({skipped} other YAML file{'s' * (skipped != 1)} skipped)"
+            text += f" ({skipped_text(skipped)})"
         return text
 
     def to_dict(self) -> dict[str, Any]:
@@ -266,17 +307,54 @@ class CheckResult:
                 }
                 for result in self.files
             ],
+            "specs": len(self.specs),
             "checked": sum(result.checked for result in self.files),
             "failed": len(self.failures),
             "invalid": len(self.errors),
+            "error": self.no_specs_message() if self.empty and not self.allow_empty else None,
             "exit_code": self.exit_code,
         }
 
 
+def no_specs_message(searched: Sequence[str], skipped: int = 0) -> str:
+    """The one line of a run that found nothing to check."""
+    where = f" in {', '.join(searched)}" if searched else ""
+    others = f"; {skipped_text(skipped)}" if skipped else ""
+    return f"no specs found{where}{others} (--allow-empty to accept that)"
+
+
+def skipped_text(count: int) -> str:
+    return f"{count} other file{'s' * (count != 1)} skipped: not {'a spec' if count == 1 else 'specs'}"
+
+
+def refuse_irregular(path: str) -> None:
+    """A FIFO, device or socket is never read (reading could block for ever): a SpecError at once."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return  # missing or unreadable: reading it reports that
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        raise SpecError("not a regular file", path)
+
+
+def search(folder: str) -> list[str]:
+    """The ``*.yaml``, ``*.yml`` and ``*.json`` files under ``folder``, sorted; hidden folders and symbolic links to
+    folders are not entered. A FIFO or device with such a name is refused."""
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(name for name in dirs if not name.startswith("."))
+        for name in sorted(files):
+            if name.endswith(SEARCHED):
+                path = os.path.normpath(os.path.join(root, name))
+                refuse_irregular(path)
+                found.append(path)
+    return found
+
+
 def collect(paths: Sequence[str]) -> list[tuple[str, bool]]:
-    """Files to check, in order, each once: (path, named), ``named`` false for files found in a folder.
-    Folders are searched recursively for ``*.yaml``/``*.yml``; globs are expanded (``**`` too). A path that
-    matches nothing stays in the list, so reading it reports the error."""
+    """Files to check, in order, each once: (path, named), ``named`` false for files found by a search (in a folder
+    or by a glob, which convcalc expands, ``**`` too). A path that matches nothing stays in the list, so reading it
+    reports the error. Anything named that is neither a regular file nor a folder is refused (SpecError)."""
     found: list[tuple[str, bool]] = []
     seen: set[str] = set()
 
@@ -286,46 +364,96 @@ def collect(paths: Sequence[str]) -> list[tuple[str, bool]]:
             found.append((path, named))
 
     for given in paths:
-        target = Path(given)
-        if target.is_dir():
-            for path in sorted(p for p in target.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()):
-                add(str(path), False)
-        elif not target.exists() and glob.has_magic(given):
+        if not os.path.lexists(given) and glob.has_magic(given):
             matches = sorted(glob.glob(given, recursive=True))
             for match in matches:
-                if Path(match).is_dir():
-                    for path in sorted(p for p in Path(match).rglob("*") if p.suffix in (".yaml", ".yml")):
-                        add(str(path), False)
+                if os.path.isdir(match):
+                    for path in search(match):
+                        add(path, False)
                 else:
-                    add(match, True)
+                    refuse_irregular(match)
+                    add(match, False)
             if not matches:
                 add(given, True)
+        elif os.path.isdir(given):
+            for path in search(given):
+                add(path, False)
         else:
+            refuse_irregular(given)
             add(given, True)
     return found
 
 
-def read_text(path: str) -> str:
+def read_source(path: str) -> Source:
+    """Read a regular file of at most MAX_FILE_BYTES as UTF-8 (a BOM allowed), without blocking on a FIFO."""
+    from convcalc.spec import read_spec_bytes
+
+    return decode(read_spec_bytes(path), path)
+
+
+def decode(data: bytes, path: str | None = None) -> Source:
+    """UTF-8 text (a BOM noted and removed); the newline is the first line's (``\\r\\n`` or ``\\n``)."""
+    bom = data.startswith(codecs.BOM_UTF8)
     try:
-        return Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError("no such file", path) from None
-    except OSError as error:
-        raise SpecError(f"cannot read the file: {error.strerror or error}", path) from None
+        text = data[len(codecs.BOM_UTF8) if bom else 0 :].decode("utf-8")
     except UnicodeDecodeError:
         raise SpecError("the file is not UTF-8 text", path) from None
+    first = text.find("\n")
+    return Source(text, bom, "\r\n" if first > 0 and text[first - 1] == "\r" else "\n")
+
+
+def read_text(path: str) -> str:
+    """The text of a spec file (see read_source)."""
+    return read_source(path).text
+
+
+SPEC_KEYS = frozenset({"input", "layers"})
+
+
+def is_spec(text: str, file: str | None = None) -> bool:
+    """Whether the parsed YAML (or JSON) ``text`` is a spec: a document that is a mapping with the key ``input`` or
+    ``layers`` (with only one of them it is a spec with an error, which loading reports). Only the parser's events
+    are read, nothing is built, so any YAML is safe here: tags, anchors, several documents. A file that does not
+    parse is a SpecError: whether it was meant as a spec cannot be told."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    open_nodes: list[list[Any]] = []  # per open collection: [is a mapping, children so far]
+    try:
+        for event in yaml.parse(text, Loader=loader):
+            if isinstance(event, yaml.NodeEvent):  # scalar, alias, start of a sequence or mapping
+                top = open_nodes[0] if len(open_nodes) == 1 else None
+                if top and top[0] and top[1] % 2 == 0 and isinstance(event, yaml.ScalarEvent) and event.value in SPEC_KEYS:
+                    return True
+                if isinstance(event, yaml.CollectionStartEvent):
+                    open_nodes.append([isinstance(event, yaml.MappingStartEvent), 0])
+                elif open_nodes:
+                    open_nodes[-1][1] += 1
+            elif isinstance(event, yaml.CollectionEndEvent):
+                open_nodes.pop()
+                if open_nodes:
+                    open_nodes[-1][1] += 1
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        problem = error.problem or error.context or "invalid YAML"
+        raise SpecError(f"YAML syntax error: {problem}", file, mark.line + 1 if mark else None) from None
+    except (yaml.YAMLError, RecursionError) as error:
+        raise SpecError(f"YAML error: {error}", file) from None
+    return False
 
 
 def check_file(path: str, named: bool = True) -> FileResult:
-    """Load, analyze and check one spec. A YAML file with neither a top-level ``input:`` nor ``layers:`` is no
-    spec and is skipped (pre-commit passes every YAML file of a repository)."""
+    """Load, analyze and check one spec. A file found by a search whose content is no spec is skipped (pre-commit
+    and folder searches meet workflows, compose files ...); a file named that is no spec is an error."""
     from convcalc.network import analyze
     from convcalc.spec import load_text
 
     result = FileResult(path)
     try:
-        text = read_text(path)
-        if not _SPEC_KEYS.search(text):
+        text = read_source(path).text
+        if not is_spec(text, path):
+            if named:
+                raise SpecError(NOT_A_SPEC, path)
             result.skipped = True
             return result
         network = load_text(text, path)
@@ -345,8 +473,11 @@ def _analyze(network: Any, analyze: Callable[[Any], Any]) -> Any:
         raise SpecError(error.message, network.file) from None
 
 
-def check_paths(paths: Sequence[str]) -> CheckResult:
-    return CheckResult([check_file(path, named) for path, named in collect(paths)])
+def check_paths(paths: Sequence[str], allow_empty: bool = False, named_non_specs: bool = True) -> CheckResult:
+    """Check every spec in ``paths`` (files, folders, globs). ``named_non_specs=False`` skips named files that are no
+    spec as a search does (for pre-commit, which names every YAML file). Raises SpecError for a FIFO or device."""
+    files = [check_file(path, named and named_non_specs) for path, named in collect(paths)]
+    return CheckResult(files, allow_empty, tuple(paths))
 
 
 # --------------------------------------------------------------------------- output
@@ -372,7 +503,10 @@ def error_location(result: FileResult) -> str:
 
 
 def text_lines(result: CheckResult) -> tuple[list[str], list[str]]:
-    """(stdout lines, stderr lines): one line per failed expectation then the summary; spec errors on stderr."""
+    """(stdout lines, stderr lines): one line per failed expectation then the summary; spec errors on stderr, and
+    "no specs found" alone when nothing was checked."""
+    if result.empty and not result.allow_empty:
+        return [], [result.no_specs_message()]
     out = [f"{failure.location()}: {failure.message}" for failure in result.failures]
     err = [f"{error_location(r)}: {error_message(r.error)}" for r in result.errors]  # type: ignore[arg-type]
     out.append(result.summary())
@@ -408,27 +542,112 @@ class UpdateResult:
     written: int  # expectations written (layers and top level)
     skipped: list[str]  # layers that could not get an expectation, with the reason
     changed: bool
+    spec: bool = True  # false: found by a search and no spec, left alone
+
+
+@dataclass(frozen=True)
+class PlannedUpdate:
+    """What --update will write to one file: ``data`` (None: nothing to write)."""
+
+    result: UpdateResult
+    data: bytes | None
+
+
+def plan_update(path: str, named: bool = True) -> PlannedUpdate:
+    """Work out one file's new bytes without writing (same BOM and line endings). A named file that is no spec is
+    a SpecError; one found by a search is left alone."""
+    source = read_source(path)
+    if not is_spec(source.text, path):
+        if named:
+            raise SpecError(NOT_A_SPEC, path)
+        return PlannedUpdate(UpdateResult(path, 0, [], False, spec=False), None)
+    new_text, written, skipped = update_text(source.text, path, source.newline)
+    changed = new_text != source.text
+    if changed:
+        verify_update(source.text, new_text, path)
+    return PlannedUpdate(UpdateResult(path, written, skipped, changed), source.encode(new_text) if changed else None)
+
+
+def _outcome(text: str, file: str) -> tuple[list[tuple[str, str]], set[tuple[str, str | None, str]] | None]:
+    """A spec's layers (name, op) and its failed expectations (None when an expectation cannot be read)."""
+    from convcalc.network import analyze
+    from convcalc.spec import load_text
+
+    network = load_text(text, file)
+    report = _analyze(network, analyze)
+    layers = [(node.name, node.op) for node in network.nodes]
+    try:
+        _, failures = check_network(network, report)
+    except SpecError:
+        return layers, None
+    return layers, {(failure.key, failure.layer, failure.message) for failure in failures}
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def verify_update(old: str, new: str, file: str) -> None:
+    """The updated text must load to the same layers and fail no expectation the old one passed: else a SpecError,
+    and nothing is written (a layout --update does not know, such as a spec written as one JSON object)."""
+    if _is_json(old) and not _is_json(new):
+        raise SpecError("--update cannot edit this layout (the JSON would become YAML); nothing written", file)
+    old_layers, old_failures = _outcome(old, file)
+    try:
+        new_layers, new_failures = _outcome(new, file)
+    except SpecError as error:
+        raise SpecError(f"--update cannot edit this layout ({error.message}); nothing written", file) from None
+    broken = old_failures is not None and (new_failures is None or not new_failures <= old_failures)
+    if new_layers != old_layers or broken:
+        raise SpecError("--update cannot edit this layout (the result would not hold); nothing written", file)
+
+
+def write_bytes(path: str, data: bytes) -> None:
+    """Replace the file's content through a temporary file beside it, so a failed write loses nothing."""
+    target = os.path.realpath(path)
+    folder = os.path.dirname(target) or "."
+    try:
+        descriptor, temporary = tempfile.mkstemp(prefix=".convcalc-", dir=folder)
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(data)
+            shutil.copymode(target, temporary)
+            os.replace(temporary, target)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+    except OSError as error:
+        raise SpecError(f"cannot write the file: {error.strerror or error}", path) from None
+
+
+def update_paths(paths: Sequence[str], named_non_specs: bool = True) -> list[UpdateResult]:
+    """--update for files, folders and globs: every file is planned first, so an invalid spec or a named file that
+    is no spec stops the run before anything is written (SpecError)."""
+    plans = [plan_update(path, named and named_non_specs) for path, named in collect(paths)]
+    for plan in plans:
+        if plan.data is not None:
+            write_bytes(plan.result.file, plan.data)
+    return [plan.result for plan in plans]
 
 
 def update_file(path: str) -> UpdateResult:
     """Write the current numbers into the ``expect:`` fields of one spec file (only if something changes)."""
-    text = read_text(path)
-    if not _SPEC_KEYS.search(text):
-        return UpdateResult(path, 0, ["the whole file: not a spec (no top-level input: or layers:)"], False)
-    new_text, written, skipped = update_text(text, path)
-    changed = new_text != text
-    if changed:
-        try:
-            Path(path).write_text(new_text, encoding="utf-8")
-        except OSError as error:
-            raise SpecError(f"cannot write the file: {error.strerror or error}", path) from None
-    return UpdateResult(path, written, skipped, changed)
+    plan = plan_update(path)
+    if plan.data is not None:
+        write_bytes(path, plan.data)
+    return plan.result
 
 
-def update_text(text: str, file: str | None = None) -> tuple[str, int, list[str]]:
+def update_text(text: str, file: str | None = None, newline: str = "\n") -> tuple[str, int, list[str]]:
     """The spec's text with current output shapes in every layer's ``expect:`` and the top-level ``expect:`` set to
-    the output shape and ``params: "== N"`` (exact ``macs``/``flops``/``receptive_field`` values are refreshed,
-    bounds with ``<``/``>`` are left alone). Returns (text, expectations written, layers skipped with why).
+    the output shape and ``params`` (added as ``"== N"`` when absent). Of the top-level ``params``, ``macs``,
+    ``flops`` and ``receptive_field`` only exact values (``"== N"`` or a plain number, kept in the form written)
+    are refreshed; bounds (``"<= 100k"``, ``"!= 0"``) are left alone. Returns (text, expectations written, layers
+    skipped with why). Lines added end with ``newline``.
 
     Layers get an expectation when written on one line in flow style (``- conv: {out: 6, k: 5}``: inserted inside the
     braces) or with block-style arguments (an ``expect:`` line at the arguments' indentation). Bare ops
@@ -456,7 +675,7 @@ def update_text(text: str, file: str | None = None) -> tuple[str, int, list[str]
         if per_line[node.line] > 1:
             skipped.append(f"{node.name}: repeat (one line, several layers)")
             continue
-        edit = _layer_edit(lines, node, shape)
+        edit = _layer_edit(lines, node, shape, newline)
         if edit is None:
             if node.key_lines or node.expect is not None:
                 skipped.append(f"{node.name}: layout not recognised")
@@ -464,17 +683,24 @@ def update_text(text: str, file: str | None = None) -> tuple[str, int, list[str]
         index, replacement = edit
         edits[index] = replacement
         written += 1
-    written += _top_edit(lines, data, network, report, edits, Located)
+    written += _top_edit(lines, data, network, report, edits, Located, newline)
     out: list[str] = []
     for index, line in enumerate(lines):
         out.extend(edits[index](line) if index in edits else [line])
     return "".join(out), written, skipped
 
 
+LINE_BREAKS = "\r\n\x85\u2028\u2029"
+
+
+def _end_line(line: str, newline: str) -> str:
+    return line if line.endswith(tuple(LINE_BREAKS)) else line + newline
+
+
 def split_comment(line: str) -> tuple[str, str, str]:
     """``(code, comment, newline)``: the comment starts at a ``#`` outside quotes after whitespace (with that
     whitespace); the newline is kept apart."""
-    newline = line[len(line.rstrip("\r\n")) :]
+    newline = line[len(line.rstrip(LINE_BREAKS)) :]
     body = line[: len(line) - len(newline)]
     quote = None
     for position, char in enumerate(body):
@@ -516,23 +742,35 @@ def _flow_entries(code: str, start: int) -> tuple[int, list[tuple[int, int]]] | 
 
 
 def _set_in_flow(code: str, brace: int, key: str, value: str) -> str | None:
-    """Set ``key: value`` in the one-line flow mapping opening at ``code[brace]``; None if it does not close."""
+    """Set ``key: value`` in the one-line flow mapping opening at ``code[brace]``; None if it does not close. In a
+    mapping written as JSON (keys in double quotes) the key and value are written as JSON too."""
     found = _flow_entries(code, brace)
     if found is None:
         return None
     close, entries = found
-    for begin, end in entries:
-        entry = code[begin:end]
-        name = entry.split(":", 1)[0].strip().strip("'\"")
-        if name == key:
+    names = [code[begin:end].split(":", 1)[0].strip() for begin, end in entries]
+    as_json = bool(names) and all(name.startswith('"') for name in names)
+    for (begin, end), name in zip(entries, names):
+        if name.strip("'\"") == key:
+            entry = code[begin:end]
             lead = entry[: len(entry) - len(entry.lstrip())]
             trail = entry[len(entry.rstrip()) :]
-            return code[:begin] + f"{lead}{key}: {value}{trail}" + code[end:]
+            return code[:begin] + f"{lead}{name}: {_json_value(value) if as_json else value}{trail}" + code[end:]
+    pair = f"{json.dumps(key)}: {_json_value(value)}" if as_json else f"{key}: {value}"
     if entries:
         begin, end = entries[-1]
         content_end = begin + len(code[begin:end].rstrip())
-        return code[:content_end] + f", {key}: {value}" + code[content_end:]
-    return code[:brace] + f"{{{key}: {value}}}" + code[close + 1 :]
+        return code[:content_end] + f", {pair}" + code[content_end:]
+    return code[:brace] + f"{{{pair}}}" + code[close + 1 :]
+
+
+def _json_value(value: str) -> str:
+    """A YAML scalar as JSON: kept when it already is JSON (``10``, ``"== 5"``), else quoted (``8x8x1``)."""
+    try:
+        json.loads(value)
+    except ValueError:
+        return json.dumps(value)
+    return value
 
 
 _FLOW_ITEM = re.compile(r"^\s*-\s+[^\s{}\[\]#:'\"][^{}\[\]#:'\"]*?\s*:\s*(\{)")
@@ -540,7 +778,9 @@ _BLOCK_ITEM = re.compile(r"^\s*-\s+[^\s{}\[\]#:'\"][^{}\[\]#:'\"]*?\s*:$")
 _KEY_LINE = re.compile(r"^(\s*)(['\"]?[\w.-]+['\"]?\s*:)(\s*)(.*)$")
 
 
-def _layer_edit(lines: list[str], node: Any, shape: str) -> tuple[int, Callable[[str], list[str]]] | None:
+def _layer_edit(
+    lines: list[str], node: Any, shape: str, newline: str = "\n"
+) -> tuple[int, Callable[[str], list[str]]] | None:
     index = node.line - 1
     if not 0 <= index < len(lines):
         return None
@@ -577,12 +817,12 @@ def _layer_edit(lines: list[str], node: Any, shape: str) -> tuple[int, Callable[
     if last_match and last_match.group(1) == indent and one_line:
 
         def append_block(line: str) -> list[str]:
-            return [line if line.endswith("\n") else line + "\n", f"{indent}expect: {shape}\n"]
+            return [_end_line(line, newline), f"{indent}expect: {shape}{newline}"]
 
         return last, append_block
 
     def insert_block(line: str) -> list[str]:
-        return [f"{indent}expect: {shape}\n", line]
+        return [f"{indent}expect: {shape}{newline}", line]
 
     return first, insert_block
 
@@ -604,52 +844,56 @@ def _replace_value_edit(lines: list[str], index: int, value: str) -> tuple[int, 
     return index, edit
 
 
-def _yaml_value(key: str, value: Any) -> str:
-    if isinstance(value, str) and value[:1] in "<>=!":
-        return json.dumps(value)
-    if isinstance(value, (list, tuple)):
-        return "x".join(map(str, value))
-    return str(value)
+def _refreshed(key: str, old: Any, report: Any) -> str | None:
+    """The YAML text of an exact top-level expectation with the current value, in the form written (``"== N"`` or a
+    plain number); None for a bound (``<=``, ``!=`` ...) or a value that cannot be refreshed."""
+    try:
+        comparison = parse_comparison(old, key, per_dim=key == "receptive_field")
+    except ValueError:
+        return None
+    if comparison.op != "==":
+        return None
+    explicit = _COMPARISON.fullmatch(comparison.text).group(1) is not None  # type: ignore[union-attr]
+    if key == "receptive_field":
+        sizes = largest_field(report)
+        if sizes is None or any(Fraction(size).denominator != 1 for size in sizes):
+            return None
+        per_dim = isinstance(comparison.bound, tuple) or len(set(sizes)) > 1
+        number = "x".join(str(int(size)) for size in sizes) if per_dim else str(int(sizes[0]))
+    else:
+        number = str(getattr(report, key))
+    return json.dumps(f"== {number}") if explicit else number
 
 
 def _top_values(network: Any, report: Any) -> dict[str, str]:
-    """The top-level expectations --update writes, as YAML text: output and params, plus refreshed exact values."""
-    values = {"output": format_shape(report.output_shape), "params": json.dumps(f"== {report.params}")}
-    for key, old in network.expect.items():
-        if key in ("macs", "flops", "receptive_field"):
-            try:
-                comparison = parse_comparison(old, key, per_dim=key == "receptive_field")
-            except ValueError:
-                continue
-            if comparison.op != "==":
-                continue
-            if key == "receptive_field":
-                sizes = largest_field(report)
-                if sizes is None or any(Fraction(s).denominator != 1 for s in sizes):
-                    continue
-                values[key] = "x".join(str(int(s)) for s in sizes) if isinstance(comparison.bound, tuple) else (
-                    str(int(sizes[0])) if len(set(sizes)) == 1 else "x".join(str(int(s)) for s in sizes)
-                )
-                if "x" in values[key]:
-                    values[key] = json.dumps(f"== {values[key]}")
-            else:
-                values[key] = json.dumps(f"== {getattr(report, key)}")
+    """The top-level expectations --update writes, as YAML text: the output shape, ``params`` when absent, and every
+    exact value refreshed; hand-written bounds are not touched."""
+    values = {"output": format_shape(report.output_shape)}
+    if "params" not in network.expect:
+        values["params"] = json.dumps(f"== {report.params}")
+    for key in ("params", "macs", "flops", "receptive_field"):
+        if key in network.expect:
+            text = _refreshed(key, network.expect[key], report)
+            if text is not None:
+                values[key] = text
     return values
 
 
-def _top_edit(lines: list[str], data: Any, network: Any, report: Any, edits: dict[int, Any], located: type) -> int:
+def _top_edit(
+    lines: list[str], data: Any, network: Any, report: Any, edits: dict[int, Any], located: type, newline: str = "\n"
+) -> int:
     values = _top_values(network, report)
     if "expect" not in data:
         anchor = data.line_of("input") - 1
         if isinstance(data.get("input"), list) and getattr(data["input"], "line", 0) != anchor + 1:
             anchor = data.line_of("layers") - 2  # insert before `layers:` instead
-            block = ["expect:\n"] + [f"  {key}: {value}\n" for key, value in values.items()]
+            block = [f"expect:{newline}"] + [f"  {key}: {value}{newline}" for key, value in values.items()]
             previous = edits.get(anchor + 1)
             edits[anchor + 1] = lambda line: block + (previous(line) if previous else [line])
             return len(values)
-        block = ["expect:\n"] + [f"  {key}: {value}\n" for key, value in values.items()]
+        block = [f"expect:{newline}"] + [f"  {key}: {value}{newline}" for key, value in values.items()]
         previous = edits.get(anchor)
-        edits[anchor] = lambda line: (previous(line) if previous else [line if line.endswith("\n") else line + "\n"]) + block
+        edits[anchor] = lambda line: (previous(line) if previous else [_end_line(line, newline)]) + block
         return len(values)
     index = data.line_of("expect") - 1
     code, _, _ = split_comment(lines[index])
@@ -682,7 +926,7 @@ def _top_edit(lines: list[str], data: Any, network: Any, report: Any, edits: dic
                 raise SpecError(f"expect: {key}: cannot update a value written over several lines", network.file, expect_lines[key])
             edits[edit[0]] = edit[1]
         else:
-            missing.append(f"{indent or '  '}{key}: {value}\n")
+            missing.append(f"{indent or '  '}{key}: {value}{newline}")
     if missing:
         previous = edits.get(index)
         edits[index] = lambda line: (previous(line) if previous else [line]) + missing
@@ -690,8 +934,12 @@ def _top_edit(lines: list[str], data: Any, network: Any, report: Any, edits: dic
 
 
 def format_updates(results: Iterable[UpdateResult]) -> list[str]:
+    """One line per file (updated, unchanged or skipped), then the layers that got no expectation."""
     lines = []
     for result in results:
+        if not result.spec:
+            lines.append(f"{result.file}: skipped, not a spec")
+            continue
         state = "updated" if result.changed else "unchanged"
         lines.append(f"{result.file}: {state}, {result.written} expectation{'s' * (result.written != 1)}")
         lines.extend(f"  skipped {reason}" for reason in result.skipped)

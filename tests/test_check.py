@@ -181,7 +181,7 @@ def test_several_files_folders_and_globs(tmp_path: Path) -> None:
     ]
     folder = run(str(tmp_path))
     assert folder.exit_code == 1
-    assert folder.stdout.splitlines()[-1] == "2 specs, 2 expectations, 1 failed (1 other YAML file skipped)"
+    assert folder.stdout.splitlines()[-1] == "2 specs, 2 expectations, 1 failed (1 other file skipped: not a spec)"
     globbed = run(str(tmp_path / "*.yaml"))
     assert globbed.exit_code == 0, globbed.output
     assert globbed.stdout.strip() == "1 spec, 1 expectation, all hold"
@@ -318,7 +318,7 @@ def test_update_adds_a_top_level_expect_after_input_and_fills_flow_style(tmp_pat
     assert "  - flatten\n" in new
     flow = "input: 8x8x1\nexpect: {macs: 64}  # c\nlayers:\n  - conv: {k: 1}\n"
     new, _, _ = update_text(flow)
-    assert new.splitlines()[1] == 'expect: {macs: "== 64", output: 8x8x1, params: "== 2"}  # c'
+    assert new.splitlines()[1] == 'expect: {macs: 64, output: 8x8x1, params: "== 2"}  # c'  # a plain number stays plain
 
 
 def test_update_of_the_bundled_examples_round_trips(tmp_path: Path) -> None:
@@ -354,4 +354,4 @@ def test_update_of_a_folder_skips_other_yaml(tmp_path: Path) -> None:
     result = run("--update", str(tmp_path))
     assert result.exit_code == 0, result.output
     assert (tmp_path / "workflow.yaml").read_text(encoding="utf-8") == "on: push\njobs: {}\n"
-    assert run(str(tmp_path)).stdout.strip() == "1 spec, 9 expectations, all hold (1 other YAML file skipped)"
+    assert run(str(tmp_path)).stdout.strip() == "1 spec, 9 expectations, all hold (1 other file skipped: not a spec)"
