@@ -102,7 +102,8 @@ class LayerResult:
     spec: LayerSpec | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON contract: shapes channels last without the batch; fractional jumps as "p/q" strings."""
+        """The JSON contract: shapes channels last without the batch; fractional jumps as "p/q" strings;
+        the receptive field of a layer that sees the whole input is "whole" (see :func:`field_json`)."""
         data: dict[str, Any] = {
             "op": self.op,
             "input_shape": list(self.input_shape),
@@ -110,23 +111,49 @@ class LayerResult:
             "params": self.params,
             "macs": self.macs,
             "flops": self.flops,
-            "receptive_field": list(self.receptive_field),
-            "jump": [json_number(j) for j in self.jump],
-            "start": [json_number(s) for s in self.start],
-            "batch": self.batch,
-            "warnings": list(self.warnings),
         }
-        spec = self.spec
-        if isinstance(spec, (ConvSpec, PoolSpec)):
-            data["kernel"] = [w.kernel for w in spec.windows]
-            data["stride"] = [w.stride for w in spec.windows]
-            data["dilation"] = [w.dilation for w in spec.windows]
-            data["padding"] = [list(w.pad) for w in spec.windows]
-        if isinstance(spec, ConvSpec):
-            data["groups"] = spec.groups
-            if spec.transposed:
-                data["output_padding"] = list(spec.output_padding)
+        data.update(self.field_json())
+        data["batch"] = self.batch
+        data["warnings"] = list(self.warnings)
+        data.update(spec_json(self.spec))
         return data
+
+    def field_json(self) -> dict[str, Any]:
+        """A linear layer works per position: a 1x1 field on (..., C) input, the whole input on flat input."""
+        if isinstance(self.spec, LinearSpec):
+            rank = len(self.input_shape) - 1
+            if rank == 0:
+                return dict(WHOLE_FIELD)
+            return {"receptive_field": [1] * rank, "jump": [1] * rank, "start": [0] * rank}
+        return field_json(self.receptive_field, self.jump, self.start)
+
+
+# Every output unit sees every position of the input (after flatten, global pooling, a linear layer on flat input).
+WHOLE_FIELD: dict[str, Any] = {"receptive_field": "whole", "jump": None, "start": None}
+
+
+def field_json(size: Sequence[Any], jump: Sequence[Any], start: Sequence[Any]) -> dict[str, Any]:
+    """Receptive field, jump and start per spatial dimension, as exact JSON numbers."""
+    return {
+        "receptive_field": [json_number(r) for r in size],
+        "jump": [json_number(j) for j in jump],
+        "start": [json_number(u) for u in start],
+    }
+
+
+def spec_json(spec: LayerSpec | None) -> dict[str, Any]:
+    """The resolved arguments of a windowed layer: kernel, stride, dilation, padding, groups, output_padding."""
+    data: dict[str, Any] = {}
+    if isinstance(spec, (ConvSpec, PoolSpec)):
+        data["kernel"] = [w.kernel for w in spec.windows]
+        data["stride"] = [w.stride for w in spec.windows]
+        data["dilation"] = [w.dilation for w in spec.windows]
+        data["padding"] = [list(w.pad) for w in spec.windows]
+    if isinstance(spec, ConvSpec):
+        data["groups"] = spec.groups
+        if spec.transposed:
+            data["output_padding"] = list(spec.output_padding)
+    return data
 
 
 def json_number(value: Fraction | int) -> int | str:
@@ -199,6 +226,22 @@ def resolve_padding(
             raise InputError("is larger than 2**63 - 1 (PyTorch's sizes are 64-bit)", "p")
         pads.append((pair[0], pair[1]))
     return tuple(pads), False
+
+
+MAX_ELEMENTS = (2**63 - 1) // 4  # PyTorch refuses a tensor whose float32 storage overflows 64 bits
+
+
+def check_elements(shape: Shape, batch: int, param: str) -> None:
+    """Refuse a tensor PyTorch cannot allocate ("Storage size calculation overflowed"): over 2**61 elements."""
+    elements = batch
+    for size in shape:
+        elements *= size
+    if elements > MAX_ELEMENTS:
+        raise ShapeError(
+            f"a tensor of {'x'.join(map(str, shape))}{f' (batch {batch})' if batch > 1 else ''} has {elements:.3e} "
+            f"elements; PyTorch refuses more than {MAX_ELEMENTS:.3e} (its float32 storage would overflow 64 bits)",
+            param,
+        )
 
 
 def as_shape(input_shape: str | Sequence[int]) -> Shape:
@@ -364,7 +407,9 @@ def compute(spec: LayerSpec, shape: Shape, batch: int = 1) -> LayerResult:
     """Apply a resolved layer to an input shape; MACs and FLOPs are multiplied by ``batch``."""
     if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
         raise InputError(f"must be >= 1, got {batch}", "batch")
+    check_elements(shape, batch, "in")
     result = COMPUTE[type(spec)](spec, shape)
+    check_elements(result.output_shape, batch, "in")
     if batch == 1:
         return result
     return replace(result, macs=result.macs * batch, flops=result.flops * batch, batch=batch)

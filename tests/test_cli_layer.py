@@ -193,7 +193,7 @@ def test_linear():
     assert data["params"] == 784 * 256 + 256 == 200_960
     assert data["macs"] == 784 * 256
     assert data["flops"] == 2 * 784 * 256 + 256
-    assert data["receptive_field"] == data["jump"] == []
+    assert data["receptive_field"] == "whole" and data["jump"] is None and data["start"] is None
     table = ok("--in", "784", "--op", "fc", "--out", "256").stdout
     assert "200,960" in table and "linear" in table
     rows = ok_json("--in", "10x784", "--op", "linear", "--out", "256", "--no-bias")
