@@ -505,6 +505,14 @@ def layer_breakdown(convention: str, layer: Layer) -> dict[str, int]:
     return counts
 
 
+def rule_description(convention: str, op: str) -> str:
+    """What ``convention`` counts for ``op``, in one line: its rule's docstring without reStructuredText marks."""
+    rule = RULES[check_convention(convention)].get(op)
+    if rule is None:
+        raise ConvCalcError(f"no {convention} rule for op {op!r}", "convention")
+    return " ".join((rule.__doc__ or "").replace("``", "").split())
+
+
 def breakdown(convention: str, step: Step) -> dict[str, int]:
     """Category -> count of one node of a walked network, at batch 1, under ``convention``."""
     return layer_breakdown(convention, layer_of_step(step))

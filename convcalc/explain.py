@@ -144,9 +144,42 @@ def explain_linear(result: LayerResult, spec: LinearSpec) -> list[str]:
 EXPLAIN = {ConvSpec: explain_conv, PoolSpec: explain_pool, LinearSpec: explain_linear}
 
 
-def explain(result: LayerResult) -> list[str]:
-    """The arithmetic of one layer, step by step, with the result's own numbers substituted."""
+def own_counts(result: LayerResult) -> LayerResult:
+    """The layer as convcalc counts it, whatever convention ``result``'s MACs were counted under."""
+    from convcalc.layers import compute
+
+    return result if result.spec is None else compute(result.spec, result.input_shape, result.batch)
+
+
+def convention_lines(result: LayerResult, convention: str) -> list[str]:
+    """How ``convention`` counts the layer (``result`` as convcalc counts it): its rule, then the sum of its
+    categories, times the batch. Nothing under convcalc's own convention."""
+    if convention == "convcalc":
+        return []
+    from convcalc.conventions import TOOLS, result_breakdown, rule_description
+
+    tool = TOOLS[convention]
+    counts = {category: value for category, value in result_breakdown(convention, result).items() if value}
+    total = sum(counts.values()) * result.batch
+    terms = " + ".join(n(value) for value in counts.values()) or "0"
+    if result.batch > 1:
+        terms = f"({terms})" if len(counts) > 1 else terms
+        terms += f" * {result.batch} (batch)"
+    names = " + ".join(counts) or "nothing"
+    return [
+        f"MACs as {tool.name} {tool.version} counts them (its {tool.calls_it}), --convention {convention}: "
+        + rule_description(convention, result.op),
+        f"  {convention} {tool.calls_it} = {names} = {terms} = {n(total)}"
+        if counts
+        else f"  {convention} {tool.calls_it} = {n(total)}",
+    ]
+
+
+def explain(result: LayerResult, convention: str = "convcalc") -> list[str]:
+    """The arithmetic of one layer, step by step, with the result's own numbers substituted. The textbook steps
+    are convcalc's counts; under another ``convention`` a last step derives the MACs that convention reports."""
     spec = result.spec
+    own = own_counts(result)
     head = f"{result.op}: input {format_shape(result.input_shape)} -> output {format_shape(result.output_shape)}"
-    body = EXPLAIN[type(spec)](result, spec) if spec is not None else []
-    return [head, *body, *(f"Warning: {w}" for w in result.warnings)]
+    body = EXPLAIN[type(spec)](own, spec) if spec is not None else []
+    return [head, *body, *convention_lines(own, convention)]  # warnings go to stderr, not into the steps

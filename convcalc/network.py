@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from fractions import Fraction
 from math import prod
 from typing import Any
 
-from convcalc.errors import ConvCalcError, SpecError
-from convcalc.layers import json_number
+from convcalc.errors import ConvCalcError, ShapeError, SpecError
+from convcalc.layers import MAX_ELEMENTS, WHOLE_FIELD, LayerSpec, check_elements, field_json, spec_json
 from convcalc.notation import Shape
 from convcalc.ops import MERGES, OPS, OpResult
 from convcalc.receptive import Field, backward_step, forward, merge
@@ -37,35 +38,35 @@ class Row:
     warnings: tuple[str, ...]
     line: int
     blocks: tuple[str, ...]
+    input_shapes: tuple[Shape, ...] = ()
+    spec: LayerSpec | None = dataclass_field(default=None, compare=False, repr=False)  # resolved conv/deconv/pooling
 
-    def to_dict(self, input_spatial: Shape) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "name": self.name,
-            "op": self.op,
-            "inputs": list(self.inputs),
-            "output_shape": list(self.output_shape),
-            "params": self.params,
-            "buffers": self.buffers,
-            "macs": self.macs,
-            "flops": self.flops,
-        }
-        data.update(field_dict(self.field, input_spatial))
+    def to_dict(self, input_spatial: Shape = ()) -> dict[str, Any]:
+        """One row of the JSON contract; the same keys as `layer` for what both know (see the README)."""
+        data: dict[str, Any] = {"name": self.name, "op": self.op, "inputs": list(self.inputs)}
+        if self.input_shapes:
+            data["input_shape"] = list(self.input_shapes[0])
+        if len(self.input_shapes) > 1:
+            data["input_shapes"] = [list(shape) for shape in self.input_shapes]
+        data.update(
+            output_shape=list(self.output_shape), params=self.params, buffers=self.buffers, macs=self.macs,
+            flops=self.flops,
+        )  # fmt: skip
+        data.update(field_dict(self.field))
+        data.update(spec_json(self.spec))
         data["trainable"] = self.trainable
         data["warnings"] = list(self.warnings)
         data["line"] = self.line
         return data
 
 
-def field_dict(field: Field | None, input_spatial: Shape) -> dict[str, Any]:
-    if field is None:
-        return {"receptive_field": [], "jump": [], "start": []}
-    if field.whole:
-        return {"receptive_field": list(input_spatial), "jump": [None] * len(input_spatial), "start": [0] * len(input_spatial)}
-    return {
-        "receptive_field": [json_number(r) for r in field.size],
-        "jump": [json_number(j) for j in field.jump],
-        "start": [json_number(u) for u in field.start],
-    }
+def field_dict(field: Field | None, input_spatial: Shape = ()) -> dict[str, Any]:
+    """The receptive field as `layer` writes it; "whole" (jump and start null) when an output unit sees every
+    input position: after flatten or global pooling, and everywhere in a network whose input has no spatial
+    dimensions (a fully connected layer on flat input)."""
+    if field is None or field.whole:
+        return dict(WHOLE_FIELD)
+    return field_json(field.size, field.jump, field.start)
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,9 @@ def walk(network: Network) -> list[Step]:
         in_shapes = tuple(network.input_shape if i == NETWORK_INPUT else shapes[i] for i in node.inputs)
         try:
             result = OPS[node.op](node.args, list(in_shapes))
+            check_elements(result.output_shape, 1, "in")
+            if result.params > MAX_ELEMENTS:  # PyTorch could not allocate the weights either
+                raise ShapeError(f"{result.params:.3e} weights; PyTorch refuses a tensor of more than {MAX_ELEMENTS:.3e}")
         except ConvCalcError as error:
             raise node_error(network, node, error) from None
         shapes.append(result.output_shape)
@@ -174,6 +178,11 @@ def analyze(network: Network, batch: int = 1, dtype: str = "float32") -> Report:
         raise ConvCalcError(f"must be >= 1, got {batch}", "batch")
     if dtype not in DTYPE_BYTES:
         raise ConvCalcError(f"unknown dtype {dtype!r}; choose {', '.join(DTYPE_BYTES)}", "dtype")
+    try:
+        check_elements(network.input_shape, 1, "input")
+    except ConvCalcError as error:
+        raise SpecError(f"input: {error.message}", network.file, network.input_line) from None
+    check_elements(network.input_shape, batch, "batch")
     rank = len(network.input_shape) - 1
     input_field = Field.identity(rank) if rank else None
     fields: list[Field | None] = []
@@ -199,6 +208,8 @@ def analyze(network: Network, batch: int = 1, dtype: str = "float32") -> Report:
                 warnings=result.warnings + warnings,
                 line=node.line,
                 blocks=node.blocks,
+                input_shapes=step.input_shapes,
+                spec=result.layer.spec if result.layer is not None else None,
             )
         )
     return Report(network.name, network.input_shape, tuple(rows), batch, dtype)
@@ -221,51 +232,136 @@ def layer_field(
     return forward(fields[0], result.kernel, result.jump, result.offset), ()
 
 
-def backward_field(network: Network, target: int) -> list[str]:
-    """The seeds' backward recursion from layer ``target`` to the input, as explanation lines; returns the steps.
-    Intervals (size r, start u) of output unit 0 are carried back through every path; merges take the hull."""
+Interval = tuple[tuple[Fraction, ...], tuple[Fraction, ...]]  # (size r, start u) per spatial dimension
+
+
+@dataclass(frozen=True)
+class BackStep:
+    """One layer of the backward recursion: the interval (r, u) of its output carried back to its input.
+    ``kernel`` is empty for a merge (every input passes the interval) and for a layer that sees the whole input."""
+
+    name: str
+    op: str
+    size: tuple[Fraction, ...]
+    start: tuple[Fraction, ...]
+    size_in: tuple[Fraction, ...] = ()
+    start_in: tuple[Fraction, ...] = ()
+    kernel: tuple[int, ...] = ()
+    stride: tuple[Fraction, ...] = ()
+    merge: bool = False
+    whole: bool = False
+
+
+@dataclass(frozen=True)
+class Backward:
+    """The seeds' backward recursion from one layer to the network input, and the receptive field it ends in."""
+
+    target: str
+    steps: tuple[BackStep, ...]
+    size: tuple[Fraction, ...]
+    start: tuple[Fraction, ...]
+    whole: bool
+    input_spatial: Shape
+
+
+def _hull(old: Interval, new: Interval) -> Interval:
+    """The smallest interval containing both (where two paths meet at a layer's output)."""
+    lo = tuple(min(a, b) for a, b in zip(old[1], new[1]))
+    hi = tuple(max(a + r, b + q) for a, r, b, q in zip(old[1], old[0], new[1], new[0]))
+    return tuple(high - low for low, high in zip(lo, hi)), lo
+
+
+def _back_step(node: Any, result: OpResult, size: tuple[Fraction, ...], start: tuple[Fraction, ...]) -> BackStep:
+    """One layer's step: whole input (global), pass-through (merge), or r = s*r + (k - s), u = s*u + t."""
+    if result.field == "global" and node.op not in MERGES:
+        return BackStep(node.name, node.op, size, start, whole=True)
+    if node.op in MERGES:
+        return BackStep(node.name, node.op, size, start, size, start, merge=True)
+    pairs = [backward_step(r, u, k, s, t) for r, u, k, s, t in zip(size, start, result.kernel, result.jump, result.offset)]
+    return BackStep(
+        node.name, node.op, size, start, tuple(p[0] for p in pairs), tuple(p[1] for p in pairs),
+        tuple(result.kernel), tuple(result.jump),
+    )  # fmt: skip
+
+
+def backward_recursion(network: Network, target: int) -> Backward:
+    """Intervals (size r, start u) of output unit 0 of layer ``target``, carried back through every path to the
+    input; merges take the hull."""
     results = [step.result for step in walk(network)]
     rank = len(network.input_shape) - 1
-    spans: dict[int, tuple[tuple[Fraction, ...], tuple[Fraction, ...]]] = {
-        target: ((Fraction(1),) * rank, (Fraction(0),) * rank)
-    }
-    lines = [f"Backward from {network.nodes[target].name!r}: r_(l-1) = s_l * r_l + (k_l - s_l), start u_(l-1) = s_l * u_l + t_l"]
-    lines.append(f"  {network.nodes[target].name}: r = 1, u = 0 (one output unit)")
-    whole = False
+    one, zero = (Fraction(1),) * rank, (Fraction(0),) * rank
+    spans: dict[int, Interval] = {target: (one, zero)}
+    steps: list[BackStep] = []
     for index in range(target, -1, -1):
         if index not in spans:
             continue
         size, start = spans.pop(index)
-        node, result = network.nodes[index], results[index]
-        if result.field == "global" and node.op not in MERGES:
-            whole = True
-            lines.append(f"  {node.name} ({node.op}): sees every position of its input: the whole input")
-            break
-        if node.op in MERGES:
-            back = (size, start)
-            lines.append(f"  {node.name} ({node.op}): every input passes r = {_dims(size)}, u = {_dims(start)}")
+        step = _back_step(network.nodes[index], results[index], size, start)
+        steps.append(step)
+        if step.whole:
+            return Backward(network.nodes[target].name, tuple(steps), (), (), True, network.input_shape[:-1])
+        for source in network.nodes[index].inputs:
+            back = (step.size_in, step.start_in)
+            spans[source] = _hull(spans[source], back) if source in spans else back
+    size, start = spans.get(NETWORK_INPUT, (one, zero))
+    return Backward(network.nodes[target].name, tuple(steps), size, start, False, network.input_shape[:-1])
+
+
+def backward_lines(recursion: Backward) -> list[str]:
+    """The recursion as explanation lines: the formula, one line per layer, the receptive field at the input."""
+    lines = [f"Backward from {recursion.target!r}: r_(l-1) = s_l * r_l + (k_l - s_l), start u_(l-1) = s_l * u_l + t_l"]
+    lines.append(f"  {recursion.target}: r = 1, u = 0 (one output unit)")
+    for step in recursion.steps:
+        if step.whole:
+            lines.append(f"  {step.name} ({step.op}): sees every position of its input: the whole input")
+        elif step.merge:
+            lines.append(f"  {step.name} ({step.op}): every input passes r = {_dims(step.size)}, u = {_dims(step.start)}")
         else:
-            pairs = [backward_step(r, u, k, s, t) for r, u, k, s, t in zip(size, start, result.kernel, result.jump, result.offset)]
-            back = (tuple(p[0] for p in pairs), tuple(p[1] for p in pairs))
             terms = "; ".join(
-                f"{_num(s)}*{_num(r)} + ({k} - {_num(s)}) = {_num(p[0])}"
-                for r, k, s, p in zip(size, result.kernel, result.jump, pairs)
+                f"{_num(s)}*{_num(r)} + ({k} - {_num(s)}) = {_num(back)}"
+                for r, k, s, back in zip(step.size, step.kernel, step.stride, step.size_in)
             )
-            lines.append(f"  {node.name} ({node.op}, k={_dims(result.kernel)}, s={_dims(result.jump)}): r = {terms}; u = {_dims(back[1])}")
-        for source in node.inputs:
-            if source in spans:
-                old_size, old_start = spans[source]
-                lo = tuple(min(a, b) for a, b in zip(old_start, back[1]))
-                hi = tuple(max(a + r, b + q) for a, r, b, q in zip(old_start, old_size, back[1], back[0]))
-                spans[source] = (tuple(high - low for low, high in zip(lo, hi)), lo)
-            else:
-                spans[source] = back
-    if whole:
-        lines.append(f"Receptive field: the whole input ({'x'.join(map(str, network.input_shape[:-1]))})")
+            lines.append(
+                f"  {step.name} ({step.op}, k={_dims(step.kernel)}, s={_dims(step.stride)}): r = {terms}; "
+                f"u = {_dims(step.start_in)}"
+            )
+    if recursion.whole:
+        lines.append(f"Receptive field: the whole input ({'x'.join(map(str, recursion.input_spatial))})")
     else:
-        size, start = spans.get(NETWORK_INPUT, ((Fraction(1),) * rank, (Fraction(0),) * rank))
-        lines.append(f"Receptive field at the input: {_dims(size)} (start {_dims(start)})")
+        lines.append(f"Receptive field at the input: {_dims(recursion.size)} (start {_dims(recursion.start)})")
     return lines
+
+
+def backward_field(network: Network, target: int) -> list[str]:
+    """The seeds' backward recursion from layer ``target`` to the input, as explanation lines."""
+    return backward_lines(backward_recursion(network, target))
+
+
+def backward_dict(recursion: Backward) -> dict[str, Any]:
+    """The recursion for JSON: every step's interval before and after, exact numbers ("p/q" when fractional),
+    the receptive field at the input ("whole", with null start, when a layer sees the whole input) and the lines."""
+    from convcalc.layers import json_number
+
+    def numbers(values: Sequence[Fraction | int]) -> list[int | str]:
+        return [json_number(v) for v in values]
+
+    steps = []
+    for step in recursion.steps:
+        item: dict[str, Any] = {"name": step.name, "op": step.op, "receptive_field": numbers(step.size), "start": numbers(step.start)}
+        if step.whole:
+            item["input_field"] = "whole"
+        else:
+            item.update(input_receptive_field=numbers(step.size_in), input_start=numbers(step.start_in))
+            if not step.merge:
+                item.update(kernel=list(step.kernel), stride=numbers(step.stride))
+        steps.append(item)
+    return {
+        "layer": recursion.target,
+        "steps": steps,
+        "receptive_field": "whole" if recursion.whole else numbers(recursion.size),
+        "start": None if recursion.whole else numbers(recursion.start),
+        "explain": backward_lines(recursion),
+    }
 
 
 def _num(value: Fraction | int) -> str:
