@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import sys
 from collections.abc import Callable
 from typing import Annotated, Any, NoReturn, Optional
@@ -26,7 +27,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-FLAGS = {"target": "TARGET", "to": "--to", "in": "--in", "output_padding": "--output-padding", "ceil": "--ceil", "bias": "--no-bias"}
+FLAGS = {"target": "TARGET", "to": "--to", "in": "--in", "max_layers": "--max-layers", "output_padding": "--output-padding", "ceil": "--ceil", "bias": "--no-bias"}
 
 
 def fail(message: str) -> NoReturn:
@@ -88,6 +89,7 @@ def layer(
         str,
         typer.Option(
             "--in",
+            "--input",
             help="Input shape, channels last: 640x640x3 (HxWxC), 100x16 (LxC), 16x112x112x3 (DxHxWxC), or C@HxW "
             "(3@512x512); for linear the feature count (784).",
         ),
@@ -116,6 +118,7 @@ def layer(
     format: Annotated[str, typer.Option("--format", help="table, json or markdown.")] = "table",
     explain: Annotated[bool, typer.Option("--explain", help="Show every formula with your numbers, step by step.")] = False,
     convention: Annotated[str, typer.Option("--convention", help="Count MACs as convcalc (default), torchinfo, fvcore, ptflops or thop does.")] = "convcalc",
+    warnings: Annotated[bool, typer.Option("--warnings", help="Every warning in full on stderr (default: input pixels that no window reads make one summary line).")] = False,
 ) -> None:
     """Output shape, parameters, MACs/FLOPs and receptive field of one layer."""
     from convcalc import layers
@@ -167,6 +170,8 @@ def layer(
         return (layers.maxpool if kind == "maxpool" else layers.avgpool)(shape, ceil=ceil, **options)
 
     result = run_core(compute)
+    if kind != "linear":
+        warn_channels_first(result.input_shape, "--in")
     if convention != "convcalc":
         from convcalc.conventions import layer_with_convention
 
@@ -175,22 +180,192 @@ def layer(
 
     if format == "json":
         print(render.layer_json(result, explain, convention))
+        if warnings:
+            render.print_warnings([("", result.warnings)], detailed=True)
         return
-    elif format == "markdown":
-        print(render.layer_markdown(result))
-    else:
-        render.print_layer_table(result)
+    steps: list[str] = []
     if explain:
         from convcalc.explain import explain as explain_lines
 
-        print("\n".join(explain_lines(result)))
+        steps = explain_lines(result, convention)
+    if format == "markdown":
+        print(render.layer_markdown(result, steps))
+    else:
+        render.print_layer_table(result)
+        if steps:
+            print("\n".join(steps))
+    render.print_warnings([("", result.warnings)], detailed=warnings)
 
 
-def main() -> None:
-    app(prog_name="convcalc")
+def main(argv: list[str] | None = None) -> None:
+    """The entry point. Usage errors (unknown or repeated option, missing argument) are one line and exit 2, like
+    every other error; output to a closed pipe or a full disk ends without a traceback."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    command = typer.main.get_command(app)
+    code: Any = 0
+    try:
+        refuse_repeated_options(command, args)
+        code = command.main(args=args, prog_name="convcalc", standalone_mode=False)
+    except typer.Exit as error:  # raised by fail() before the command runs
+        code = error.exit_code
+    except OSError as error:  # writing the output failed (a full disk): said once, below
+        if error.errno not in OUTPUT_ERRORS:
+            raise
+        sys.exit(output_failed(error, 2))
+    except Exception as error:
+        if not (hasattr(error, "format_message") and hasattr(error, "exit_code")):  # not one of click's own
+            raise
+        code = usage_error(command, args, error)
+    except SystemExit as error:  # a closed pipe, after typer silenced the streams
+        code = error.code
+    sys.exit(finish_output(code if isinstance(code, int) else 0))
+
+
+OUTPUT_ERRORS = {errno.EPIPE, errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO}  # the output cannot be written
+
+
+def usage_error(command: Any, args: list[str], error: Any) -> int:
+    """Click's usage error as one line (``convcalc: error: ...``), exit 2; no arguments at all show the help."""
+    if type(error).__name__ == "NoArgsIsHelpError" or not args:
+        print(command.get_help(command.make_context("convcalc", [], resilient_parsing=True)))
+        return 0
+    if getattr(error, "exit_code", 2) == 0:
+        return 0
+    message = " ".join(str(error.format_message()).split())
+    print(f"convcalc: error: {message}", file=sys.stderr)
+    return 2
+
+
+def finish_output(code: int) -> int:
+    """Flush stdout; a closed pipe (``| head -1``) ends quietly, a full disk (``> /dev/full``) says so in one line."""
+    try:
+        sys.stdout.flush()
+    except OSError as error:
+        return output_failed(error, code)
+    return code
+
+
+def output_failed(error: OSError, code: int) -> int:
+    """Stdout cannot be written: quiet for a closed pipe, one line otherwise; nothing left to flush at exit."""
+    import os
+
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    if error.errno == errno.EPIPE:
+        return code
+    print(f"convcalc: error: cannot write the output: {error.strerror or error}", file=sys.stderr)
+    return 2
+
+
+def refuse_repeated_options(command: Any, args: list[str]) -> None:
+    """A flag given twice (``--p 2 --p 3``) is an error: click would silently keep the last one."""
+    names = [index for index, arg in enumerate(args) if not arg.startswith("-")]
+    if not names or not hasattr(command, "commands") or args[names[0]] not in command.commands:
+        return
+    options: dict[str, Any] = {}
+    for param in command.commands[args[names[0]]].params:
+        for flag in (*getattr(param, "opts", ()), *getattr(param, "secondary_opts", ())):
+            if flag.startswith("-"):
+                options[flag] = param
+    seen: dict[str, str] = {}
+    rest = iter(args[names[0] + 1 :])
+    for arg in rest:
+        if arg == "--":
+            break
+        flag = arg.split("=", 1)[0]
+        param = options.get(flag)
+        if param is None:
+            continue
+        if param.name in seen and not getattr(param, "multiple", False) and not getattr(param, "count", False):
+            again = flag if flag == seen[param.name] else f"{seen[param.name]} and {flag}"
+            fail(f"{again}: given twice; give each option once")
+        seen[param.name] = flag
+        if not getattr(param, "is_flag", False) and "=" not in arg:
+            next(rest, None)
 
 
 NET_FORMATS = ("table", "json", "markdown", "csv")
+
+# What each mode of `net` does not show, so that a flag for it would be silently ignored: refused instead.
+NET_MODES_IGNORE = {
+    "--compare": ("--explain", "--verify", "--convention", "--depth", "--dtype"),
+    "--verify": ("--explain", "--convention", "--depth", "--batch", "--dtype"),
+    "--explain": ("--convention", "--depth", "--batch", "--dtype"),
+}
+NET_MODES_SHOW = {
+    "--compare": "every convention's totals",
+    "--verify": "output shapes and params",
+    "--explain": "a receptive field",
+}
+NET_MODES_FORMATS = {"--explain": ("table", "json", "markdown")}
+
+
+def refuse_ignored_flags(mode: str | None, given: dict[str, bool], format: str) -> None:
+    """Fail on the first flag that ``mode`` (--compare, --verify, --explain or None) would silently ignore."""
+    if mode is None:
+        return
+    for flag in NET_MODES_IGNORE[mode]:
+        if given[flag]:
+            fail(f"{flag}: cannot be combined with {mode}, which shows {NET_MODES_SHOW[mode]} only")
+    formats = NET_MODES_FORMATS.get(mode, NET_FORMATS)
+    if format not in formats:
+        fail(f"--format: {mode} writes {', '.join(formats)}, not {format}")
+
+
+def warn(message: str) -> None:
+    """One warning line on stderr."""
+    print(f"convcalc: warning: {message}", file=sys.stderr)
+
+
+def load_spec(path: str, max_layers: str | None) -> Any:
+    """Load a spec with the layer limit of ``--max-layers``; a large spec shows progress on a terminal."""
+    import os
+
+    from convcalc import spec as specs
+    from convcalc.progress import working
+
+    with working(f"reading {os.path.basename(path)}", os.path.getsize(path) > 200_000):
+        return specs.load(path, parse_max_layers(max_layers))
+
+
+def parse_max_layers(text: str | None) -> int:
+    """``--max-layers N``: a whole number >= 1; the default limit when not given."""
+    from convcalc.layercount import DEFAULT_MAX_LAYERS
+    from convcalc.notation import parse_ints
+
+    if text is None:
+        return DEFAULT_MAX_LAYERS
+    values = parse_ints(text, "max_layers", "whole number")
+    if len(values) != 1 or values[0] < 1:
+        raise ConvCalcError("takes one whole number >= 1", "max_layers")
+    return values[0]
+
+
+def same_rank(shape: tuple[int, ...], graph: Any) -> tuple[int, ...]:
+    """``--input`` must have the rank of the spec's input: 224x224 would silently make ResNet-50 one-dimensional."""
+    from convcalc.layers import check_elements
+    from convcalc.notation import format_shape, rank_words
+
+    check_elements(shape, 1, "input")
+    expected = len(graph.input_shape)
+    if len(shape) != expected:
+        raise ConvCalcError(
+            f"{format_shape(shape)} has {len(shape)} dim{'s' if len(shape) > 1 else ''}, but {graph.name} takes "
+            f"{expected}: {rank_words(expected)}, channels last (like its own {format_shape(graph.input_shape)})",
+            "input",
+        )
+    return shape
+
+
+def warn_channels_first(shape: tuple[int, ...], where: str) -> None:
+    """A one-line hint when an input looks written channels first (3x224x224)."""
+    from convcalc.notation import channels_first_hint
+
+    hint = channels_first_hint(shape)
+    if hint:
+        warn(f"{where}: {hint}")
 
 
 def resolve_spec(spec: str) -> str:
@@ -202,6 +377,8 @@ def resolve_spec(spec: str) -> str:
     from convcalc.zoo import bundled
 
     found = bundled(spec)
+    if found is None and Path(spec).exists():
+        return spec  # a directory or a device: the loader says it is not a regular file
     if found is None:
         fail(f"{spec}: no such file, and no bundled example of that name (see `convcalc zoo`)")
     return found
@@ -213,36 +390,46 @@ def resolve_spec(spec: str) -> str:
 )
 def net(
     spec: Annotated[str, typer.Argument(help="A YAML spec file, or the name of a bundled example (convcalc zoo).")],
-    batch: Annotated[str, typer.Option("--batch", help="Batch size; multiplies MACs, FLOPs and activations.")] = "1",
-    input: Annotated[Optional[str], typer.Option("--input", help="Override the spec's input shape (e.g. 64x64x3).")] = None,
+    batch: Annotated[Optional[str], typer.Option("--batch", help="Batch size; multiplies MACs, FLOPs and activations.", show_default="1")] = None,
+    input: Annotated[Optional[str], typer.Option("--input", "--in", help="Override the spec's input shape (e.g. 64x64x3); same rank as the spec's.")] = None,
     depth: Annotated[Optional[str], typer.Option("--depth", help="Fold blocks nested deeper than this (0: one row per block).")] = None,
     format: Annotated[str, typer.Option("--format", help="table, json, markdown or csv.")] = "table",
-    dtype: Annotated[str, typer.Option("--dtype", help="Element type for memory: float32, float16, bfloat16, int8, ...")] = "float32",
+    dtype: Annotated[Optional[str], typer.Option("--dtype", help="Element type for memory: float32, float16, bfloat16, int8, ...", show_default="float32")] = None,
     explain: Annotated[Optional[str], typer.Option("--explain", help="Show the backward receptive-field recursion from LAYER to the input.", metavar="LAYER")] = None,
     verify: Annotated[bool, typer.Option("--verify", help="Build the spec in PyTorch (meta device) and compare every layer's shape and params; exit 1 on a difference.")] = False,
     convention: Annotated[str, typer.Option("--convention", help="Count MACs as convcalc (default), torchinfo, fvcore, ptflops or thop does.")] = "convcalc",
     compare: Annotated[bool, typer.Option("--compare", help="Every convention's total, its ratio to convcalc's, and a breakdown by category.")] = False,
+    warnings: Annotated[bool, typer.Option("--warnings", help="Every layer's warnings in full on stderr (default: layers whose stride skips input pixels make one summary line).")] = False,
+    max_layers: Annotated[Optional[str], typer.Option("--max-layers", help="Refuse specs that expand to more layers than this.", show_default="1,000,000")] = None,
 ) -> None:
     """Per-layer table of a network spec: shapes, params, MACs, receptive field and jump, and totals."""
     from dataclasses import replace
 
     from convcalc import network
-    from convcalc import spec as specs
     from convcalc.notation import parse_ints, parse_shape
 
     if format not in NET_FORMATS:
         fail(f"--format: unknown format {format!r}; choose {', '.join(NET_FORMATS)}")
+    mode = "--compare" if compare else "--verify" if verify else "--explain" if explain is not None else None
+    given = {
+        "--explain": explain is not None, "--verify": verify, "--convention": convention != "convcalc",
+        "--depth": depth is not None, "--batch": batch is not None, "--dtype": dtype is not None,
+    }  # fmt: skip
+    refuse_ignored_flags(mode, given, format)
     path = resolve_spec(spec)
 
     def compute() -> Any:
-        graph = specs.load(path)
+        graph = load_spec(path, max_layers)
         if input is not None:
-            graph = replace(graph, input_shape=parse_shape(input, "input"))
-        batch_size = parse_ints(batch, "batch", "whole number")
+            graph = replace(graph, input_shape=same_rank(parse_shape(input, "input"), graph))
+        batch_size = parse_ints(batch or "1", "batch", "whole number")
         folding = None if depth is None else parse_ints(depth, "depth", "whole number")
         if len(batch_size) != 1 or (folding is not None and (len(folding) != 1 or folding[0] < 0)):
             raise ConvCalcError("takes one whole number >= 0", "batch" if len(batch_size) != 1 else "depth")
-        report = network.analyze(graph, batch_size[0], dtype)
+        from convcalc.progress import working
+
+        with working(f"analysing {len(graph.nodes):,} layers", len(graph.nodes) > 5000):
+            report = network.analyze(graph, batch_size[0], dtype or "float32")
         if convention != "convcalc":
             from convcalc.conventions import with_convention
 
@@ -250,39 +437,46 @@ def net(
         return graph, report, None if folding is None else folding[0]
 
     graph, report, folding = run_core(compute)
+    warn_channels_first(graph.input_shape, "--input" if input is not None else f"{path}: input")
     from convcalc import render
 
     if compare:
         from convcalc.conventions import compare as compare_conventions
 
-        print(render.compare_text(report, run_core(lambda: compare_conventions(graph))))
+        print(render.compare_output(format, report, run_core(lambda: compare_conventions(graph))))
         return
     if verify:
+        from convcalc.progress import working
         from convcalc.torchbridge import verify as verify_with_torch
 
-        differences = run_core(lambda: verify_with_torch(graph, report))
+        with working("building the spec in PyTorch (meta device) and comparing every layer"):
+            differences = run_core(lambda: verify_with_torch(graph, report))
         checked = sum(1 for row in report.rows if row.op not in ("add", "concat"))
-        if not differences:
-            print(f"{report.name}: PyTorch agrees on the output shape and params of all {checked} layers "
-                  f"({report.params:,} params).")
-            return
-        print(render.differences_text(differences))
-        raise typer.Exit(1)
+        print(render.verify_output(format, report, differences, checked))
+        if differences:
+            raise typer.Exit(1)
+        return
 
     if explain is not None:
         target = next((node.index for node in graph.nodes if node.name == explain), None)
+        if target is None:  # a block instance (layer4.2): its output, the last of its layers
+            target = next((node.index for node in reversed(graph.nodes) if explain in node.blocks), None)
         if target is None:
-            fail(f"--explain: no layer named {explain!r} in {path}")
-        print("\n".join(run_core(lambda: network.backward_field(graph, target))))
+            from convcalc.spec import did_you_mean
+
+            fail(f"--explain: no layer named {explain!r} in {path}{did_you_mean(explain, [n.name for n in graph.nodes])}")
+        print(render.explain_output(format, report, run_core(lambda: network.backward_recursion(graph, target))))
         return
     if format == "json":
-        print(render.net_json(report))
+        print(render.net_json(report, folding))
     elif format == "markdown":
         print(render.net_markdown(report, folding))
     elif format == "csv":
         print(render.net_csv(report, folding))
     else:
         render.print_net_table(report, folding)
+    if format != "json" or warnings:  # JSON carries its warnings in every row
+        render.print_warnings([(row.name, row.warnings) for row in report.rows], detailed=warnings)
 
 
 @app.command(
@@ -294,15 +488,15 @@ def export(
     spec: Annotated[str, typer.Argument(help="A YAML spec file, or the name of a bundled example.")],
     to: Annotated[str, typer.Option("--to", help="Target framework: torch.")] = "torch",
     output: Annotated[Optional[str], typer.Option("-o", "--output", help="Write to this file instead of stdout.")] = None,
+    max_layers: Annotated[Optional[str], typer.Option("--max-layers", help="Refuse specs that expand to more layers than this.", show_default="1,000,000")] = None,
 ) -> None:
     """Write a spec as a self-contained PyTorch nn.Module (names and connections as in the spec)."""
-    from convcalc import spec as specs
     from convcalc.export import export_torch
 
     if to != "torch":
         fail(f"--to: unknown target {to!r}; choose torch")
     path = resolve_spec(spec)
-    source = run_core(lambda: export_torch(specs.load(path)))
+    source = run_core(lambda: export_torch(load_spec(path, max_layers)))
     write_or_print(source, output)
 
 
@@ -324,7 +518,7 @@ def write_or_print(text: str, output: str | None) -> None:
 )
 def import_(
     target: Annotated[str, typer.Argument(help="path/to/file.py:callable or package.module:callable returning an nn.Module.")],
-    input: Annotated[str, typer.Option("--input", help="Input shape, channels last (224x224x3).")] = ...,  # type: ignore[assignment]
+    input: Annotated[str, typer.Option("--input", "--in", help="Input shape, channels last (224x224x3).")] = ...,  # type: ignore[assignment]
     output: Annotated[Optional[str], typer.Option("-o", "--output", help="Write the spec to this file instead of stdout.")] = None,
     name: Annotated[Optional[str], typer.Option("--name", help="The spec's name [default: the model's class].")] = None,
 ) -> None:
@@ -332,9 +526,13 @@ def import_(
     from convcalc.notation import parse_shape
 
     def run() -> str:
+        from convcalc.progress import working
         from convcalc.torchimport import import_torch
 
-        return import_torch(target, parse_shape(input, "input"), name)
+        shape = parse_shape(input, "input")
+        warn_channels_first(shape, "--input")
+        with working("importing torch and tracing the model"):
+            return import_torch(target, shape, name)
 
     write_or_print(run_core(run), output)
 
@@ -350,23 +548,36 @@ def zoo() -> None:
         graph = specs.load(bundled(name) or name)
         return graph, network.analyze(graph)
 
+    from convcalc import render
+
+    entries = []
     for name in names():
         graph, report = run_core(lambda: summary(name))  # noqa: B023 (called at once)
-        shape = "x".join(map(str, graph.input_shape))
-        print(f"{name:<18} {graph.name:<24} input {shape:<14} params {report.params:>13,}  MACs {report.macs:>15,}")
+        entries.append((name, graph.name, "x".join(map(str, graph.input_shape)), report.params, report.macs))
+    print("\n".join(render.zoo_lines(entries, render.terminal_width())))
 
 
-@app.command(epilog="Example: convcalc schema > convcalc.schema.json")
-def schema() -> None:
-    """Print the JSON Schema of the spec format, for editors (YAML language server)."""
+@app.command(epilog="Examples: convcalc schema > convcalc.schema.json; convcalc schema --output net > net-output.schema.json")
+def schema(
+    output: Annotated[Optional[str], typer.Option("--output", help="Instead of the spec format's schema, that of an output: net or layer (--format json).", metavar="net|layer")] = None,
+) -> None:
+    """Print the JSON Schema of the spec format, for editors (YAML language server), or of `net`/`layer`'s JSON."""
     import json
 
-    from convcalc.specformat import json_schema
+    if output is None:
+        from convcalc.specformat import json_schema
 
-    print(json.dumps(json_schema(), indent=2))
+        print(json.dumps(json_schema(), indent=2))
+        return
+    from convcalc.outputschema import SCHEMAS
+
+    if output not in SCHEMAS:
+        fail(f"--output: unknown output {output!r}; choose net or layer")
+    print(json.dumps(SCHEMAS[output](), indent=2))
 
 
-CHECK_FORMATS = ("text", "github", "json")
+CHECK_FORMATS = ("table", "github", "json")
+CHECK_ALIASES = {"text": "table"}  # the name before 0.1: still accepted
 
 
 @app.command(
@@ -374,21 +585,33 @@ CHECK_FORMATS = ("text", "github", "json")
     "convcalc check model.yaml --format github; convcalc check --update model.yaml"
 )
 def check(
-    specs: Annotated[list[str], typer.Argument(help="Spec files, folders (searched for *.yaml, *.yml) or globs.")],
-    format: Annotated[str, typer.Option("--format", help="text, github (GitHub Actions annotations) or json.")] = "text",
-    update: Annotated[bool, typer.Option("--update", help="Write the current shapes and params into the expect: fields (comments and layout kept).")] = False,
+    specs: Annotated[list[str], typer.Argument(help="Spec files, folders (searched for *.yaml, *.yml, *.json) or globs; a file named must be a spec.")],
+    format: Annotated[str, typer.Option("--format", help="table (alias: text), github (GitHub Actions annotations) or json.")] = "table",
+    update: Annotated[bool, typer.Option("--update", help="Write the current shapes and params into the expect: fields (comments, layout and bounds kept).")] = False,
+    allow_empty: Annotated[bool, typer.Option("--allow-empty", help="Exit 0 when no spec is found (default: exit 2, nothing was checked).")] = False,
+    skip_non_specs: Annotated[bool, typer.Option("--skip-non-specs", help="Skip named files that are not specs, as a folder search does (for pre-commit, which names every YAML file).")] = False,
+    max_layers: Annotated[Optional[str], typer.Option("--max-layers", help="Refuse specs that expand to more layers than this.", show_default="1,000,000")] = None,
 ) -> None:
     """Check the expectations written in specs (expect: on layers and at the top level); a CI gate."""
     from convcalc import check as checks
+    from convcalc.layercount import layer_limit
 
+    format = CHECK_ALIASES.get(format, format)
     if format not in CHECK_FORMATS:
         fail(f"--format: unknown format {format!r}; choose {', '.join(CHECK_FORMATS)}")
+    if update and format != "table":
+        fail(f"--format: --update writes the specs and reports as text; it has no {format} output")
     if update:
-        paths = [path for path, _ in checks.collect(specs)]
-        results = [run_core(lambda: checks.update_file(path)) for path in paths]  # noqa: B023 (called at once)
-        print("\n".join(checks.format_updates(results)))
+        limit = run_core(lambda: parse_max_layers(max_layers))
+        with layer_limit(limit):
+            results = run_core(lambda: checks.update_paths(specs, named_non_specs=not skip_non_specs))
+        if results:
+            print("\n".join(checks.format_updates(results)))
+        if not allow_empty and not any(result.spec for result in results):
+            fail(checks.no_specs_message(specs, len(results)))
         return
-    result = checks.check_paths(specs)
+    with layer_limit(run_core(lambda: parse_max_layers(max_layers))):
+        result = run_core(lambda: checks.check_paths(specs, allow_empty, named_non_specs=not skip_non_specs))
     if format == "json":
         print(checks.json_text(result))
     elif format == "github":
@@ -397,5 +620,6 @@ def check(
         out, err = checks.text_lines(result)
         for line in err:
             print(f"convcalc: error: {line}", file=sys.stderr)
-        print("\n".join(out))
+        if out:
+            print("\n".join(out))
     raise typer.Exit(result.exit_code)
