@@ -530,9 +530,10 @@ def import_(
         from convcalc.torchimport import import_torch
 
         shape = parse_shape(input, "input")
-        warn_channels_first(shape, "--input")
         with working("importing torch and tracing the model"):
-            return import_torch(target, shape, name)
+            text = import_torch(target, shape, name)
+        warn_channels_first(shape, "--input")
+        return text
 
     write_or_print(run_core(run), output)
 

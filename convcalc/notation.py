@@ -61,6 +61,10 @@ def per_dim_value(value: object) -> object:
 def channels_first_hint(shape: Shape) -> str | None:
     """A warning for an input that looks written channels first (``3x224x224``): few leading channels, large
     trailing size. None when the shape looks channels last."""
+    if len(shape) >= 4 and shape[0] == 1 and shape[1] in (1, 3, 4) and shape[-1] >= 16:  # N x C x H x W
+        spatial, channels = format_shape(shape[2:]), shape[1]
+        return (f"{format_shape(shape)} looks like batch x channels x {'x'.join(dim_names(len(shape) - 2))}; shapes "
+                f"here have no batch (see --batch) and channels last: write {spatial}x{channels} or {channels}@{spatial}")
     if len(shape) < 3 or shape[0] not in (1, 3, 4) or shape[-1] < 8 * shape[0] or shape[-1] < 16:
         return None
     spatial, channels = format_shape(shape[1:]), shape[0]

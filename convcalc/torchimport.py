@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from convcalc.errors import ConvCalcError
-from convcalc.notation import Shape, format_shape
+from convcalc.notation import Shape, dim_names, format_shape
 from convcalc.torchbridge import require_torch
 
 ACTIVATIONS = {
@@ -193,10 +193,36 @@ def yaml_value(value: Any) -> str:
     return repr(value)
 
 
+def spatial_rank(model: Any) -> tuple[int, str] | None:
+    """The number of spatial dims the model's first N-d layer takes (Conv2d: 2), with that layer's name."""
+    for path, module in model.named_modules():
+        kind = type(module)
+        found = re.search(r"([123])d$", kind.__name__)
+        if found and kind.__module__.startswith("torch.nn"):
+            return int(found.group(1)), f"{path or 'the model'} ({kind.__name__})"
+    return None
+
+
+def check_input_rank(model: Any, input_shape: Shape) -> None:
+    """``--input 224x224`` for a model of Conv2d layers is an error, not a 1-D spec with the wrong counts."""
+    found = spatial_rank(model)
+    if found is None:
+        return
+    rank, layer = found
+    if len(input_shape) != rank + 1:
+        expected = "x".join((*dim_names(rank), "C"))
+        raise ConvCalcError(
+            f"{format_shape(input_shape)} has {len(input_shape)} dims, but {layer} takes {rank} spatial dims and the "
+            f"channels: {expected}, channels last",
+            "input",
+        )
+
+
 def import_torch(target: str, input_shape: Shape, name: str | None = None) -> str:
     """Trace the model and return the text of an equivalent spec."""
     torch = require_torch()
     model = load_target(target)
+    check_input_rank(model, input_shape)
     try:
         import torch.fx
 

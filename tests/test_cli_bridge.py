@@ -92,3 +92,17 @@ def test_import_errors_are_one_line(tmp_path: Path) -> None:
     result = runner.invoke(app, ["import", f"{model}:make", "--input", "8x4"], env=ENV)
     assert result.exit_code == 2
     assert result.stderr.strip() == "convcalc: error: module '0' (LSTM) has no convcalc op"
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("shape, dims", [("224x224", 2), ("1x3x32x32", 4)])
+def test_import_refuses_an_input_of_another_rank(tmp_path: Path, shape: str, dims: int) -> None:
+    pytest.importorskip("torch")
+    model = tmp_path / "model.py"
+    model.write_text("from torch import nn\n\ndef make():\n    return nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())\n")
+    result = runner.invoke(app, ["import", f"{model}:make", "--input", shape], env=ENV)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"convcalc: error: --input: {shape} has {dims} dims, but 0 (Conv2d) takes 2 spatial dims and the channels: "
+        "HxWxC, channels last"
+    )

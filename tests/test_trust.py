@@ -209,7 +209,8 @@ def test_channels_first_input_warns_once_on_stderr(capsys):
 
 @pytest.mark.parametrize("shape, warned", [
     ((3, 224, 224), True), ((1, 28, 28), True), ((4, 64, 64, 64), True),
-    ((224, 224, 3), False), ((3, 8, 8), False), ((32, 32), False), ((16, 112, 112, 3), False),
+    ((1, 3, 224, 224), True), ((224, 224, 3), False), ((3, 8, 8), False), ((32, 32), False),
+    ((16, 112, 112, 3), False),
 ])  # fmt: skip
 def test_the_channels_first_hint(shape, warned):
     assert (channels_first_hint(shape) is not None) == warned
