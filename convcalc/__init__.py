@@ -1,7 +1,7 @@
 """convcalc: exact shapes, parameters, MACs/FLOPs and receptive fields of convolutional networks."""
 
+from convcalc.core.layer import LayerResult, avgpool, conv, deconv, linear, maxpool
 from convcalc.errors import ConvCalcError, InputError, ShapeError, SpecError
-from convcalc.layers import LayerResult, avgpool, conv, deconv, linear, maxpool
 
 __version__ = "0.1.0"
 
@@ -9,15 +9,15 @@ __version__ = "0.1.0"
 def __getattr__(name: str) -> object:
     """Network functions load on first use, so `convcalc layer` does not pay for them."""
     if name == "load_spec":
-        from convcalc.spec import load
+        from convcalc.spec.loader import load
 
         return load
     if name == "load_spec_text":
-        from convcalc.spec import load_text
+        from convcalc.spec.loader import load_text
 
         return load_text
     if name == "analyze":
-        from convcalc.network import analyze
+        from convcalc.graph.analysis import analyze
 
         return analyze
     raise AttributeError(f"module 'convcalc' has no attribute {name!r}")

@@ -121,8 +121,8 @@ def layer(
     warnings: Annotated[bool, typer.Option("--warnings", help="Every warning in full on stderr (default: input pixels that no window reads make one summary line).")] = False,
 ) -> None:
     """Output shape, parameters, MACs/FLOPs and receptive field of one layer."""
-    from convcalc import layers
-    from convcalc.notation import parse_ints, parse_shape
+    from convcalc.core import layer as layers
+    from convcalc.core.notation import parse_ints, parse_shape
 
     kind = OP_ALIASES.get(op.strip().lower().replace(" ", ""))
     if kind is None:
@@ -173,11 +173,10 @@ def layer(
     if kind != "linear":
         warn_channels_first(result.input_shape, "--in")
     if convention != "convcalc":
-        from convcalc.conventions import layer_with_convention
+        from convcalc.conventions.counters import layer_with_convention
 
         result = run_core(lambda: layer_with_convention(result, convention))
-    from convcalc import render
-
+    from convcalc.report import render as render
     if format == "json":
         print(render.layer_json(result, explain, convention))
         if warnings:
@@ -185,7 +184,7 @@ def layer(
         return
     steps: list[str] = []
     if explain:
-        from convcalc.explain import explain as explain_lines
+        from convcalc.report.explain import explain as explain_lines
 
         steps = explain_lines(result, convention)
     if format == "markdown":
@@ -323,8 +322,8 @@ def load_spec(path: str, max_layers: str | None) -> Any:
     """Load a spec with the layer limit of ``--max-layers``; a large spec shows progress on a terminal."""
     import os
 
-    from convcalc import spec as specs
-    from convcalc.progress import working
+    from convcalc.report.progress import working
+    from convcalc.spec import loader as specs
 
     with working(f"reading {os.path.basename(path)}", os.path.getsize(path) > 200_000):
         return specs.load(path, parse_max_layers(max_layers))
@@ -332,8 +331,8 @@ def load_spec(path: str, max_layers: str | None) -> Any:
 
 def parse_max_layers(text: str | None) -> int:
     """``--max-layers N``: a whole number >= 1; the default limit when not given."""
-    from convcalc.layercount import DEFAULT_MAX_LAYERS
-    from convcalc.notation import parse_ints
+    from convcalc.core.notation import parse_ints
+    from convcalc.spec.limits import DEFAULT_MAX_LAYERS
 
     if text is None:
         return DEFAULT_MAX_LAYERS
@@ -345,8 +344,8 @@ def parse_max_layers(text: str | None) -> int:
 
 def same_rank(shape: tuple[int, ...], graph: Any) -> tuple[int, ...]:
     """``--input`` must have the rank of the spec's input: 224x224 would silently make ResNet-50 one-dimensional."""
-    from convcalc.layers import check_elements
-    from convcalc.notation import format_shape, rank_words
+    from convcalc.core.layer import check_elements
+    from convcalc.core.notation import format_shape, rank_words
 
     check_elements(shape, 1, "input")
     expected = len(graph.input_shape)
@@ -361,7 +360,7 @@ def same_rank(shape: tuple[int, ...], graph: Any) -> tuple[int, ...]:
 
 def warn_channels_first(shape: tuple[int, ...], where: str) -> None:
     """A one-line hint when an input looks written channels first (3x224x224)."""
-    from convcalc.notation import channels_first_hint
+    from convcalc.core.notation import channels_first_hint
 
     hint = channels_first_hint(shape)
     if hint:
@@ -405,8 +404,8 @@ def net(
     """Per-layer table of a network spec: shapes, params, MACs, receptive field and jump, and totals."""
     from dataclasses import replace
 
-    from convcalc import network
-    from convcalc.notation import parse_ints, parse_shape
+    from convcalc.core.notation import parse_ints, parse_shape
+    from convcalc.graph import analysis as network
 
     if format not in NET_FORMATS:
         fail(f"--format: unknown format {format!r}; choose {', '.join(NET_FORMATS)}")
@@ -426,28 +425,27 @@ def net(
         folding = None if depth is None else parse_ints(depth, "depth", "whole number")
         if len(batch_size) != 1 or (folding is not None and (len(folding) != 1 or folding[0] < 0)):
             raise ConvCalcError("takes one whole number >= 0", "batch" if len(batch_size) != 1 else "depth")
-        from convcalc.progress import working
+        from convcalc.report.progress import working
 
         with working(f"analysing {len(graph.nodes):,} layers", len(graph.nodes) > 5000):
             report = network.analyze(graph, batch_size[0], dtype or "float32")
         if convention != "convcalc":
-            from convcalc.conventions import with_convention
+            from convcalc.conventions.counters import with_convention
 
             report = with_convention(report, graph, convention)
         return graph, report, None if folding is None else folding[0]
 
     graph, report, folding = run_core(compute)
     warn_channels_first(graph.input_shape, "--input" if input is not None else f"{path}: input")
-    from convcalc import render
-
+    from convcalc.report import render as render
     if compare:
-        from convcalc.conventions import compare as compare_conventions
+        from convcalc.conventions.counters import compare as compare_conventions
 
         print(render.compare_output(format, report, run_core(lambda: compare_conventions(graph))))
         return
     if verify:
-        from convcalc.progress import working
-        from convcalc.torchbridge import verify as verify_with_torch
+        from convcalc.io.torch_verify import verify as verify_with_torch
+        from convcalc.report.progress import working
 
         with working("building the spec in PyTorch (meta device) and comparing every layer"):
             differences = run_core(lambda: verify_with_torch(graph, report))
@@ -462,7 +460,7 @@ def net(
         if target is None:  # a block instance (layer4.2): its output, the last of its layers
             target = next((node.index for node in reversed(graph.nodes) if explain in node.blocks), None)
         if target is None:
-            from convcalc.spec import did_you_mean
+            from convcalc.spec.loader import did_you_mean
 
             fail(f"--explain: no layer named {explain!r} in {path}{did_you_mean(explain, [n.name for n in graph.nodes])}")
         print(render.explain_output(format, report, run_core(lambda: network.backward_recursion(graph, target))))
@@ -491,7 +489,7 @@ def export(
     max_layers: Annotated[Optional[str], typer.Option("--max-layers", help="Refuse specs that expand to more layers than this.", show_default="1,000,000")] = None,
 ) -> None:
     """Write a spec as a self-contained PyTorch nn.Module (names and connections as in the spec)."""
-    from convcalc.export import export_torch
+    from convcalc.io.torch_export import export_torch
 
     if to != "torch":
         fail(f"--to: unknown target {to!r}; choose torch")
@@ -523,11 +521,11 @@ def import_(
     name: Annotated[Optional[str], typer.Option("--name", help="The spec's name [default: the model's class].")] = None,
 ) -> None:
     """Trace a PyTorch model (torch.fx) and write an equivalent spec."""
-    from convcalc.notation import parse_shape
+    from convcalc.core.notation import parse_shape
 
     def run() -> str:
-        from convcalc.progress import working
-        from convcalc.torchimport import import_torch
+        from convcalc.io.torch_import import import_torch
+        from convcalc.report.progress import working
 
         shape = parse_shape(input, "input")
         with working("importing torch and tracing the model"):
@@ -541,16 +539,15 @@ def import_(
 @app.command(epilog="Example: convcalc zoo; then convcalc net resnet50")
 def zoo() -> None:
     """List the bundled example networks (usable by name with `convcalc net`)."""
-    from convcalc import network
-    from convcalc import spec as specs
+    from convcalc.graph import analysis as network
+    from convcalc.spec import loader as specs
     from convcalc.zoo import bundled, names
 
     def summary(name: str) -> tuple[Any, Any]:
         graph = specs.load(bundled(name) or name)
         return graph, network.analyze(graph)
 
-    from convcalc import render
-
+    from convcalc.report import render as render
     entries = []
     for name in names():
         graph, report = run_core(lambda: summary(name))  # noqa: B023 (called at once)
@@ -566,11 +563,11 @@ def schema(
     import json
 
     if output is None:
-        from convcalc.specformat import json_schema
+        from convcalc.spec.schema import json_schema
 
         print(json.dumps(json_schema(), indent=2))
         return
-    from convcalc.outputschema import SCHEMAS
+    from convcalc.report.schema import SCHEMAS
 
     if output not in SCHEMAS:
         fail(f"--output: unknown output {output!r}; choose net or layer")
@@ -594,8 +591,8 @@ def check(
     max_layers: Annotated[Optional[str], typer.Option("--max-layers", help="Refuse specs that expand to more layers than this.", show_default="1,000,000")] = None,
 ) -> None:
     """Check the expectations written in specs (expect: on layers and at the top level); a CI gate."""
-    from convcalc import check as checks
-    from convcalc.layercount import layer_limit
+    from convcalc.check import gate as checks
+    from convcalc.spec.limits import layer_limit
 
     format = CHECK_ALIASES.get(format, format)
     if format not in CHECK_FORMATS:

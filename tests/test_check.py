@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from convcalc.check import check_paths, parse_comparison, parse_number, split_comment, update_text
+from convcalc.check.gate import check_paths, parse_comparison, parse_number, split_comment, update_text
 from convcalc.cli import app
 
 runner = CliRunner()

@@ -17,9 +17,9 @@ import pytest
 from typer.testing import CliRunner
 
 from convcalc import __version__
-from convcalc import check as checks
-from convcalc import spec as specs
+from convcalc.check import gate as checks
 from convcalc.cli import app
+from convcalc.spec import loader as specs
 
 runner = CliRunner()
 ENV = {"COLUMNS": "200", "NO_COLOR": "1", "FORCE_COLOR": None, "TTY_COMPATIBLE": None, "TERM": "dumb"}

@@ -57,8 +57,7 @@ def test_verify_passes_on_an_example() -> None:
 @pytest.mark.torch
 def test_verify_prints_differences_and_exits_1(monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("torch")
-    import convcalc.torchbridge as bridge
-
+    import convcalc.io.torch_verify as bridge
     monkeypatch.setattr(bridge, "verify", lambda network, report: [bridge.Difference("C3", "params", "2,416", "2,400")])
     result = runner.invoke(app, ["net", "lenet5", "--verify"], env=ENV)
     assert result.exit_code == 1

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from convcalc import conventions
-from convcalc.conventions import (
+from convcalc.conventions import counters as conventions
+from convcalc.conventions.counters import (
     CATEGORIES,
     CONVENTIONS,
     compare,
@@ -28,9 +28,10 @@ from convcalc.conventions import (
     totals,
 )
 from convcalc.errors import ConvCalcError
-from convcalc.network import analyze, walk
-from convcalc.opnames import ACTIVATIONS
-from convcalc.spec import Network, load, load_text
+from convcalc.graph.analysis import analyze, walk
+from convcalc.graph.model import Network
+from convcalc.ops.catalogue import ACTIVATIONS
+from convcalc.spec.loader import load, load_text
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
@@ -108,7 +109,7 @@ def test_unknown_convention_is_refused() -> None:
 
 
 def test_layer_results_of_the_layer_command() -> None:
-    from convcalc.layers import conv, deconv, linear, maxpool
+    from convcalc.core.layer import conv, deconv, linear, maxpool
 
     result = conv("16x16x8", out=12, k=3, g=4, p=1, bias=True, batch=3)
     per_sample = result.macs // 3
@@ -131,7 +132,7 @@ def test_layer_results_of_the_layer_command() -> None:
 
 
 def test_every_convention_has_a_documented_rule_for_every_op() -> None:
-    from convcalc.ops import OPS
+    from convcalc.ops.handlers import OPS
 
     assert list(conventions.RULES) == list(CONVENTIONS) == list(conventions.TOOLS)
     for convention, table in conventions.RULES.items():
@@ -264,7 +265,7 @@ def test_tools_on_torchvision_resnet50(tool: str) -> None:
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_tools_on_the_zoo(path: Path, tool: str) -> None:
     pytest.importorskip("torch")
-    from convcalc.torchbridge import build_module
+    from convcalc.io.torch_verify import build_module
 
     network = load(path)
     model = build_module(network, device="cpu").eval()
@@ -414,7 +415,7 @@ def test_rules_by_hand(case: str) -> None:
 @pytest.mark.parametrize("case", OP_CASES)
 def test_tools_on_each_op(case: str, tool: str) -> None:
     pytest.importorskip("torch")
-    from convcalc.torchbridge import build_module
+    from convcalc.io.torch_verify import build_module
 
     network = case_network(case)
     model = build_module(network, device="cpu").eval()

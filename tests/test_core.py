@@ -1,4 +1,4 @@
-"""Unit tests of the arithmetic core through the public API, convcalc.notation and convcalc.explain.
+"""Unit tests of the arithmetic core through the public API, convcalc.core.notation and convcalc.report.explain.
 
 Expected values are written as the arithmetic that produces them (the textbook formula with the numbers
 substituted), not as pasted outputs, so a reader can check each row by hand.
@@ -12,8 +12,8 @@ from fractions import Fraction
 import pytest
 
 from convcalc import ConvCalcError, InputError, ShapeError, avgpool, conv, deconv, linear, maxpool
-from convcalc.explain import explain
-from convcalc.notation import format_shape, parse_ints, parse_shape
+from convcalc.core.notation import format_shape, parse_ints, parse_shape
+from convcalc.report.explain import explain
 
 
 def conv_out(n: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> int:

@@ -21,9 +21,10 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from convcalc.cli import app
-from convcalc.export import RESERVED, export_torch
-from convcalc.network import analyze
-from convcalc.spec import Network, load_text
+from convcalc.graph.analysis import analyze
+from convcalc.graph.model import Network
+from convcalc.io.torch_export import RESERVED, export_torch
+from convcalc.spec.loader import load_text
 
 runner = CliRunner()
 ENV = {"COLUMNS": "200", "NO_COLOR": "1"}
@@ -137,7 +138,7 @@ def test_a_file_name_is_no_code_either(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", ["forward", "training", "to", "cpu", "__init__", "__class__", "_modules"])
 def test_names_of_module_attributes_are_renamed_and_documented(name: str, tmp_path: Path) -> None:
     torch = pytest.importorskip("torch")
-    from convcalc.torchbridge import verify
+    from convcalc.io.torch_verify import verify
 
     network = load_text(spec_text(["c1", name, "c2"]))
     source = export_torch(network)
@@ -156,7 +157,7 @@ def test_names_of_module_attributes_are_renamed_and_documented(name: str, tmp_pa
 @pytest.mark.torch
 def test_names_that_are_no_identifiers_keep_their_state_dict_keys(tmp_path: Path) -> None:
     pytest.importorskip("torch")
-    from convcalc.torchbridge import build_module
+    from convcalc.io.torch_verify import build_module
 
     names = [
         "a\\b",
@@ -181,7 +182,7 @@ def test_names_that_are_no_identifiers_keep_their_state_dict_keys(tmp_path: Path
 @pytest.mark.torch
 def test_a_name_that_is_both_a_layer_and_a_prefix_gets_its_own_path(tmp_path: Path) -> None:
     pytest.importorskip("torch")
-    from convcalc.torchbridge import verify
+    from convcalc.io.torch_verify import verify
 
     network = load_text(spec_text(["a", "a.b", "c.d", "c", "e..f", ".g"]))
     module = import_source(export_torch(network), tmp_path)
@@ -193,8 +194,7 @@ def test_a_name_that_is_both_a_layer_and_a_prefix_gets_its_own_path(tmp_path: Pa
 
 
 def test_export_refuses_to_write_source_that_does_not_compile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import convcalc.export as export
-
+    import convcalc.io.torch_export as export
     monkeypatch.setattr(export, "module_code", lambda step: "nn.ReLU(")
     out = tmp_path / "out.py"
     result = runner.invoke(app, ["export", "lenet5", "-o", str(out)], env=ENV)
@@ -214,8 +214,7 @@ def test_export_refuses_to_write_source_that_does_not_compile(tmp_path: Path, mo
 )
 def test_verify_failures_are_one_line_and_exit_2(code: str, message: str, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("torch")
-    import convcalc.export as export
-
+    import convcalc.io.torch_export as export
     monkeypatch.setattr(export, "module_code", lambda step: code)
     result = runner.invoke(app, ["net", "lenet5", "--verify"], env=ENV)
     assert result.exit_code == 2, result.output
@@ -267,7 +266,7 @@ def expected_kept(names: list[str], attributes: set[str]) -> list[str]:
 @example(names=["forward", "forward_", "to", "a.b", "a", ""], network_name="None")
 def test_any_names_export_to_a_module_that_compiles_runs_and_keeps_them(names: list[str], network_name: str) -> None:
     torch = pytest.importorskip("torch")
-    from convcalc.torchbridge import verify
+    from convcalc.io.torch_verify import verify
 
     network: Network = replace(load_text(spec_text(names)), name=network_name)
     source = export_torch(network)

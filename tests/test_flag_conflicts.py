@@ -168,8 +168,7 @@ def test_verify_json_reports_agreement() -> None:
 @pytest.fixture
 def one_difference(monkeypatch: pytest.MonkeyPatch) -> None:
     """PyTorch disagrees on one layer (the bridge is replaced: convcalc and PyTorch agree on every real spec)."""
-    import convcalc.torchbridge as bridge
-
+    import convcalc.io.torch_verify as bridge
     difference = bridge.Difference("C1", "params", "156", "157")
     monkeypatch.setattr(bridge, "verify", lambda network, report: [difference])
 

@@ -7,8 +7,8 @@ from fractions import Fraction
 import pytest
 
 from convcalc.errors import SpecError
-from convcalc.network import analyze
-from convcalc.spec import load_text
+from convcalc.graph.analysis import analyze
+from convcalc.spec.loader import load_text
 
 SE = """\
 input: 64x64x8
@@ -68,8 +68,8 @@ def load_text_and_analyze(text: str) -> None:
 @pytest.mark.torch
 def test_mul_and_crop_export_and_verify_in_torch() -> None:
     pytest.importorskip("torch")
-    from convcalc.export import export_torch
-    from convcalc.torchbridge import build_module, verify
+    from convcalc.io.torch_export import export_torch
+    from convcalc.io.torch_verify import build_module, verify
 
     network = load_text(SE, "se.yaml")
     source = export_torch(network)
@@ -86,7 +86,7 @@ def test_mul_and_crop_export_and_verify_in_torch() -> None:
 @pytest.mark.torch
 def test_import_turns_a_product_into_mul(tmp_path) -> None:
     pytest.importorskip("torch")
-    from convcalc.torchimport import import_torch
+    from convcalc.io.torch_import import import_torch
 
     (tmp_path / "gate.py").write_text(
         "from torch import nn\n\n"

@@ -20,11 +20,12 @@ import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from convcalc import render
 from convcalc.errors import ConvCalcError
-from convcalc.network import analyze, backward_field, walk
-from convcalc.ops import MERGES
-from convcalc.spec import NETWORK_INPUT, Network, load, load_text
+from convcalc.graph.analysis import analyze, backward_field, walk
+from convcalc.graph.model import NETWORK_INPUT, Network
+from convcalc.ops.handlers import MERGES
+from convcalc.report import render as render
+from convcalc.spec.loader import load, load_text
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 MISALIGNED = "the merged paths have different jumps (misaligned fields)"

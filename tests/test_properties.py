@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from convcalc import InputError, ShapeError, avgpool, conv, deconv, linear, maxpool
-from convcalc.explain import explain
-from convcalc.shapes import Window, uncovered_inputs
+from convcalc.core.windows import Window, uncovered_inputs
+from convcalc.report.explain import explain
 
 FAST = settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 MEDIUM = settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -14,8 +14,8 @@ import pytest
 from rich.cells import cell_len
 from typer.testing import CliRunner
 
-from convcalc import render
 from convcalc.cli import app
+from convcalc.report import render as render
 
 runner = CliRunner()
 PLAIN = {"NO_COLOR": "1", "FORCE_COLOR": None, "TTY_COMPATIBLE": None, "TERM": "dumb"}

@@ -1,6 +1,6 @@
 """Spec loading: every error names the file, the line and the layer; every feature of the format expands as documented.
 
-Specs are written inline and loaded with ``convcalc.spec.load_text(text, "net.yaml")`` (or from files in tmp_path);
+Specs are written inline and loaded with ``convcalc.spec.loader.load_text(text, "net.yaml")`` (or from files in tmp_path);
 the line numbers in the expectations are counted in the texts below (line 1 is the first line of the text).
 """
 
@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from convcalc.errors import ConvCalcError, SpecError
-from convcalc.network import analyze
-from convcalc.spec import NETWORK_INPUT, Network, load, load_text
+from convcalc.graph.analysis import analyze
+from convcalc.graph.model import NETWORK_INPUT, Network
+from convcalc.spec.loader import load, load_text
 
 FILE = "net.yaml"
 
@@ -557,8 +558,8 @@ def run_isolated(text: str, timeout: float) -> subprocess.CompletedProcess[str]:
     """Load and analyse a spec in a child process with a time limit (a hang must fail the test, not stall it)."""
     code = (
         "import sys\n"
-        "from convcalc.spec import load_text\n"
-        "from convcalc.network import analyze\n"
+        "from convcalc.spec.loader import load_text\n"
+        "from convcalc.graph.analysis import analyze\n"
         "from convcalc.errors import ConvCalcError\n"
         "try:\n"
         "    analyze(load_text(sys.stdin.read(), 'net.yaml'))\n"
@@ -617,7 +618,7 @@ def test_huge_integers_are_spec_errors(text):
     # BUG: integers over Python's 4,300-digit str limit escape as ValueError tracebacks (YAML, shape parser, render).
     try:
         network = load_text(text, FILE)
-        from convcalc.render import net_csv, net_json
+        from convcalc.report.render import net_csv, net_json
 
         report = analyze(network)
         net_json(report)

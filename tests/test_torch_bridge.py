@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from convcalc.errors import ConvCalcError
-from convcalc.network import analyze
-from convcalc.spec import load, load_text
+from convcalc.graph.analysis import analyze
+from convcalc.spec.loader import load, load_text
 
 pytestmark = pytest.mark.torch
 torch = pytest.importorskip("torch")
@@ -22,7 +22,7 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_export_builds_and_matches_every_layer(path: Path) -> None:
-    from convcalc.torchbridge import build_module, verify
+    from convcalc.io.torch_verify import build_module, verify
 
     network = load(path)
     report = analyze(network)
@@ -32,7 +32,7 @@ def test_export_builds_and_matches_every_layer(path: Path) -> None:
 
 
 def test_exported_code_runs_as_is_and_imports_only_torch(tmp_path: Path) -> None:
-    from convcalc.export import export_torch
+    from convcalc.io.torch_export import export_torch
 
     source = export_torch(load(ROOT / "examples" / "lenet5.yaml"))
     imports = [line for line in source.splitlines() if line.startswith(("import ", "from "))]
@@ -47,7 +47,7 @@ def test_exported_code_runs_as_is_and_imports_only_torch(tmp_path: Path) -> None
 
 
 def test_exported_names_nest_like_torchvision() -> None:
-    from convcalc.torchbridge import build_module
+    from convcalc.io.torch_verify import build_module
 
     model = build_module(load(ROOT / "examples" / "resnet50.yaml"))
     names = dict(model.named_parameters())
@@ -170,8 +170,8 @@ def torch_numbers(model: object, shape: tuple[int, ...]) -> tuple[int, tuple[int
     [("resnet18", (224, 224, 3)), ("mixed", (37, 29, 3)), ("ResNet18", (64, 64, 3))],
 )
 def test_import_then_net_reproduces_the_model(models: Path, factory: str, shape: tuple[int, ...]) -> None:
-    from convcalc.torchbridge import verify
-    from convcalc.torchimport import import_torch, load_target
+    from convcalc.io.torch_import import import_torch, load_target
+    from convcalc.io.torch_verify import verify
 
     text = import_torch(f"{models}:{factory}", shape)
     network = load_text(text, "imported.yaml")
@@ -183,7 +183,7 @@ def test_import_then_net_reproduces_the_model(models: Path, factory: str, shape:
 
 
 def test_import_resnet18_gives_torchvisions_count_and_names(models: Path) -> None:
-    from convcalc.torchimport import import_torch
+    from convcalc.io.torch_import import import_torch
 
     report = analyze(load_text(import_torch(f"{models}:resnet18", (224, 224, 3)), "r18.yaml"))
     assert report.params == 11_689_512
@@ -198,14 +198,14 @@ def test_import_resnet18_gives_torchvisions_count_and_names(models: Path) -> Non
     [("Unsupported", "module 'rnn' (GRU) has no convcalc op"), ("Branchy", "torch.fx cannot trace")],
 )
 def test_import_names_what_it_cannot_represent(models: Path, factory: str, message: str) -> None:
-    from convcalc.torchimport import import_torch
+    from convcalc.io.torch_import import import_torch
 
     with pytest.raises(ConvCalcError, match=message.replace("(", r"\(").replace(")", r"\)")):
         import_torch(f"{models}:{factory}", (8, 8, 4))
 
 
 def test_import_bad_targets(models: Path) -> None:
-    from convcalc.torchimport import load_target
+    from convcalc.io.torch_import import load_target
 
     for target, message in [
         ("nonsense", "expected path/to/file.py:callable"),
@@ -221,8 +221,8 @@ def test_import_bad_targets(models: Path) -> None:
 def test_import_real_torchvision_models(model: str, tmp_path: Path) -> None:
     """Where torchvision is installed (it is not in CI: it needs another torch build), import its models."""
     torchvision = pytest.importorskip("torchvision")
-    from convcalc.torchbridge import verify
-    from convcalc.torchimport import import_torch
+    from convcalc.io.torch_import import import_torch
+    from convcalc.io.torch_verify import verify
 
     source = tmp_path / "tv.py"
     options = "aux_logits=False, init_weights=False" if model == "googlenet" else ""

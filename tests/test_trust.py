@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from convcalc import spec as specs
 from convcalc.cli import main
+from convcalc.core.notation import channels_first_hint, parse_shape, per_dim_value
 from convcalc.errors import SpecError
-from convcalc.layercount import DEFAULT_MAX_LAYERS, check_layer_count
-from convcalc.notation import channels_first_hint, parse_shape, per_dim_value
-from convcalc.yamlnodes import load_yaml
+from convcalc.spec import loader as specs
+from convcalc.spec.limits import DEFAULT_MAX_LAYERS, check_layer_count
+from convcalc.spec.yamlnodes import load_yaml
 
 HOSTILE = Path(__file__).parent / "hostile"
 ENV = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"}

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from convcalc.network import Report, analyze
-from convcalc.opnames import ACTIVATIONS
-from convcalc.spec import load
+from convcalc.graph.analysis import Report, analyze
+from convcalc.ops.catalogue import ACTIVATIONS
+from convcalc.spec.loader import load
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

@@ -19,8 +19,9 @@ from typing import Any
 
 import pytest
 
-from convcalc.network import Report, analyze
-from convcalc.spec import Network, load
+from convcalc.graph.analysis import Report, analyze
+from convcalc.graph.model import Network
+from convcalc.spec.loader import load
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

@@ -1,4 +1,4 @@
-"""Network specs: read YAML, validate (pydantic-core schemas generated from :mod:`convcalc.specformat`), expand
+"""Network specs: read YAML, validate (pydantic-core schemas generated from :mod:`convcalc.spec.schema`), expand
 blocks and repeats, resolve ``from:`` references and return the layers as a flat graph in topological order.
 
 Every error is a :class:`~convcalc.errors.SpecError` carrying the file, the line and the layer's name.
@@ -11,45 +11,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from convcalc.core.notation import parse_shape, per_dim_value
 from convcalc.errors import ConvCalcError, SpecError
-from convcalc.expr import ExprError, substitute
-from convcalc.layercount import MAX_BLOCK_DEPTH, check_layer_count, current_limit
-from convcalc.notation import Shape, parse_shape, per_dim_value
-from convcalc.opnames import OP_ARG_TYPES, canonical_op
-from convcalc.yamlnodes import Located, LocatedList, line_of, load_yaml
+from convcalc.graph.model import NETWORK_INPUT, Network, Node
+from convcalc.ops.catalogue import OP_ARG_TYPES, canonical_op
+from convcalc.spec.expressions import ExprError, substitute
+from convcalc.spec.limits import MAX_BLOCK_DEPTH, check_layer_count, current_limit
+from convcalc.spec.yamlnodes import Located, LocatedList, line_of, load_yaml
 
-NETWORK_INPUT = -1
 LAYER_KEYS = ("name", "from", "repeat", "if", "trainable", "expect")
-
-
-@dataclass(frozen=True)
-class Node:
-    """One layer of the expanded graph. ``inputs`` are node indices (-1: the network input)."""
-
-    index: int
-    name: str
-    op: str
-    args: dict[str, Any]
-    inputs: tuple[int, ...]
-    line: int
-    key_lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
-    blocks: tuple[str, ...] = ()  # enclosing block instances, outermost first
-    trainable: bool = True
-    expect: str | None = None
-
-    def line_of(self, key: str | None) -> int:
-        return self.key_lines.get(key or "", self.line)
-
-
-@dataclass(frozen=True)
-class Network:
-    name: str
-    input_shape: Shape
-    nodes: tuple[Node, ...]
-    file: str | None = None
-    expect: dict[str, Any] = field(default_factory=dict)
-    expect_lines: dict[str, int] = field(default_factory=dict)
-    input_line: int = 0
 
 
 # --------------------------------------------------------------------------- validation with pydantic-core
@@ -62,7 +32,7 @@ def validator(type_name: str) -> Any:
     if type_name not in _validators:
         from pydantic_core import SchemaValidator
 
-        from convcalc._coreschemas import SCHEMAS
+        from convcalc.spec._coreschemas import SCHEMAS
 
         _validators[type_name] = SchemaValidator(SCHEMAS[type_name])
         _aliases[type_name] = {
@@ -105,7 +75,7 @@ def known_keys(type_name: str) -> list[str]:
 
 
 def _field_names(type_name: str) -> list[str]:
-    from convcalc._coreschemas import SCHEMAS
+    from convcalc.spec._coreschemas import SCHEMAS
 
     return list(SCHEMAS[type_name].get("fields", {}))
 

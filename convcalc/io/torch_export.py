@@ -19,10 +19,10 @@ import re
 from typing import Any
 
 from convcalc import __version__
+from convcalc.core.notation import format_shape
 from convcalc.errors import ConvCalcError
-from convcalc.network import Step, walk
-from convcalc.notation import format_shape
-from convcalc.spec import NETWORK_INPUT, Network
+from convcalc.graph.analysis import Step, walk
+from convcalc.graph.model import NETWORK_INPUT, Network
 
 ACTIVATION_MODULES = {
     "relu": "ReLU", "relu6": "ReLU6", "sigmoid": "Sigmoid", "tanh": "Tanh", "gelu": "GELU", "silu": "SiLU",

@@ -2,9 +2,9 @@
 
 One small handler per op kind, dispatched through :data:`OPS`. Handlers take the op's validated arguments (a dict
 with canonical keys) and the input shapes (channels last, batch excluded), and return an :class:`OpResult`.
-Counts are per sample. Weighted layers reuse :mod:`convcalc.layers`, so one formula serves ``layer`` and ``net``.
+Counts are per sample. Weighted layers reuse :mod:`convcalc.core.layer`, so one formula serves ``layer`` and ``net``.
 
-Conventions beyond those of :mod:`convcalc.counts`: batch norm has 2C trainable params (scale, shift) and 2C buffers
+Conventions beyond those of :mod:`convcalc.core.counts`: batch norm has 2C trainable params (scale, shift) and 2C buffers
 (running mean, variance), and 2 FLOPs per element; an activation is 1 FLOP per element (softmax 3: exp, sum,
 divide); ``add`` is one add per output element for every input after the first; concat, flatten, pad, dropout and
 identity cost nothing; nearest upsampling costs nothing, (bi/tri)linear 2^R multiplies and 2^R - 1 adds per element.
@@ -18,11 +18,11 @@ from fractions import Fraction
 from math import prod
 from typing import Any, Literal
 
-from convcalc import layers
+from convcalc.core import layer as layers
+from convcalc.core.layer import LayerResult, per_dim, spatial_and_channels
+from convcalc.core.notation import Shape, format_shape
 from convcalc.errors import InputError, ShapeError
-from convcalc.layers import LayerResult, per_dim, spatial_and_channels
-from convcalc.notation import Shape, format_shape
-from convcalc.opnames import ACTIVATIONS
+from convcalc.ops.catalogue import ACTIVATIONS
 
 FieldKind = Literal["window", "global", "merge"]
 
@@ -82,7 +82,7 @@ def one_input(shapes: list[Shape]) -> Shape:
 
 
 def windowed(function: Callable[..., LayerResult], keys: tuple[str, ...]) -> Callable[[dict[str, Any], list[Shape]], OpResult]:
-    """A handler that passes the op's arguments named in ``keys`` to one of :mod:`convcalc.layers`' functions."""
+    """A handler that passes the op's arguments named in ``keys`` to one of :mod:`convcalc.core.layer`' functions."""
 
     def handler(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
         return from_layer(function(one_input(shapes), **{key: args[key] for key in keys if key in args}))

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
 
-from convcalc.layers import LayerResult
-from convcalc.notation import dim_names, format_shape
+from convcalc.core.layer import LayerResult
+from convcalc.core.notation import dim_names, format_shape
 
 SI = ((10**18, "E"), (10**15, "P"), (10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "k"))
 
@@ -102,7 +102,7 @@ def layer_json(result: LayerResult, explain: bool = False, convention: str = "co
     data = result.to_dict()
     data["convention"] = convention
     if explain:
-        from convcalc.explain import explain as explain_lines
+        from convcalc.report.explain import explain as explain_lines
 
         data["explain"] = explain_lines(result, convention)
     return to_json(data)
@@ -452,7 +452,7 @@ def net_csv(report: Any, depth: int | None) -> str:
 
 
 def net_json(report: Any, depth: int | None = None) -> str:
-    """The JSON contract (convcalc.outputschema.net_schema); with ``depth``, blocks nested deeper are folded into
+    """The JSON contract (convcalc.report.schema.net_schema); with ``depth``, blocks nested deeper are folded into
     one row each, as in the other formats."""
     data: dict[str, Any] = {}
     for key, value in report.to_dict().items():
@@ -490,7 +490,7 @@ def differences_text(differences: list[Any]) -> str:
 
 def compare_text(report: Any, table: dict[str, dict[str, int]]) -> str:
     """`net --compare`: each convention's total and ratio to convcalc's, then the breakdown by category."""
-    from convcalc.conventions import CATEGORIES, TOOLS
+    from convcalc.conventions.counters import CATEGORIES, TOOLS
 
     table = scaled(table, report.batch)
     ours = sum(table["convcalc"].values())
@@ -522,7 +522,7 @@ def compare_title(report: Any) -> str:
 
 def compare_summary(table: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
     """One record per convention: the tool, what it calls its number, the total and its ratio to convcalc's."""
-    from convcalc.conventions import TOOLS
+    from convcalc.conventions.counters import TOOLS
 
     ours = sum(table["convcalc"].values())
     return [
@@ -560,7 +560,7 @@ def grid_markdown(columns: tuple[str, ...], cells: list[list[str]], right: set[s
 
 def compare_markdown(report: Any, table: dict[str, dict[str, int]]) -> str:
     """`net --compare --format markdown`: the totals table, then the breakdown by category."""
-    from convcalc.conventions import CATEGORIES, TOOLS
+    from convcalc.conventions.counters import CATEGORIES, TOOLS
 
     table = scaled(table, report.batch)
     summary = compare_summary(table)
@@ -583,7 +583,7 @@ def compare_csv(report: Any, table: dict[str, dict[str, int]]) -> str:
     import csv
     import io
 
-    from convcalc.conventions import CATEGORIES
+    from convcalc.conventions.counters import CATEGORIES
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -659,7 +659,7 @@ def verify_output(format: str, report: Any, differences: list[Any], checked: int
 
 def explain_output(format: str, report: Any, recursion: Any) -> str:
     """`net --explain LAYER`: the lines (table), a fenced block (markdown) or the recursion as data (json)."""
-    from convcalc.network import backward_dict, backward_lines
+    from convcalc.graph.analysis import backward_dict, backward_lines
 
     if format == "json":
         return to_json({"name": report.name, **backward_dict(recursion)})

@@ -7,7 +7,7 @@ ACTIVATIONS = (
     "hardswish", "hardsigmoid", "hardtanh", "softplus", "logsigmoid",
 )  # fmt: skip
 
-# op -> name of its argument TypedDict in convcalc.specformat
+# op -> name of its argument TypedDict in convcalc.spec.schema
 OP_ARG_TYPES: dict[str, str] = {
     "conv": "ConvArgs",
     "deconv": "DeconvArgs",

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from math import prod
 
-from convcalc.layers import ConvSpec, LayerResult, LinearSpec, PoolSpec
-from convcalc.notation import dim_names, format_shape
-from convcalc.shapes import Window
+from convcalc.core.layer import ConvSpec, LayerResult, LinearSpec, PoolSpec
+from convcalc.core.notation import dim_names, format_shape
+from convcalc.core.windows import Window
 
 
 def n(value: int) -> str:
@@ -146,7 +146,7 @@ EXPLAIN = {ConvSpec: explain_conv, PoolSpec: explain_pool, LinearSpec: explain_l
 
 def own_counts(result: LayerResult) -> LayerResult:
     """The layer as convcalc counts it, whatever convention ``result``'s MACs were counted under."""
-    from convcalc.layers import compute
+    from convcalc.core.layer import compute
 
     return result if result.spec is None else compute(result.spec, result.input_shape, result.batch)
 
@@ -156,7 +156,7 @@ def convention_lines(result: LayerResult, convention: str) -> list[str]:
     categories, times the batch. Nothing under convcalc's own convention."""
     if convention == "convcalc":
         return []
-    from convcalc.conventions import TOOLS, result_breakdown, rule_description
+    from convcalc.conventions.counters import TOOLS, result_breakdown, rule_description
 
     tool = TOOLS[convention]
     counts = {category: value for category, value in result_breakdown(convention, result).items() if value}

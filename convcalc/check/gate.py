@@ -28,8 +28,8 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any
 
+from convcalc.core.notation import Shape, format_shape, parse_shape
 from convcalc.errors import ConvCalcError, SpecError
-from convcalc.notation import Shape, format_shape, parse_shape
 
 EXPECT_KEYS = ("output", "params", "macs", "flops", "receptive_field")
 OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
@@ -386,7 +386,7 @@ def collect(paths: Sequence[str]) -> list[tuple[str, bool]]:
 
 def read_source(path: str) -> Source:
     """Read a regular file of at most MAX_FILE_BYTES as UTF-8 (a BOM allowed), without blocking on a FIFO."""
-    from convcalc.spec import read_spec_bytes
+    from convcalc.spec.loader import read_spec_bytes
 
     return decode(read_spec_bytes(path), path)
 
@@ -445,8 +445,8 @@ def is_spec(text: str, file: str | None = None) -> bool:
 def check_file(path: str, named: bool = True) -> FileResult:
     """Load, analyze and check one spec. A file found by a search whose content is no spec is skipped (pre-commit
     and folder searches meet workflows, compose files ...); a file named that is no spec is an error."""
-    from convcalc.network import analyze
-    from convcalc.spec import load_text
+    from convcalc.graph.analysis import analyze
+    from convcalc.spec.loader import load_text
 
     result = FileResult(path)
     try:
@@ -570,8 +570,8 @@ def plan_update(path: str, named: bool = True) -> PlannedUpdate:
 
 def _outcome(text: str, file: str) -> tuple[list[tuple[str, str]], set[tuple[str, str | None, str]] | None]:
     """A spec's layers (name, op) and its failed expectations (None when an expectation cannot be read)."""
-    from convcalc.network import analyze
-    from convcalc.spec import load_text
+    from convcalc.graph.analysis import analyze
+    from convcalc.spec.loader import load_text
 
     network = load_text(text, file)
     report = _analyze(network, analyze)
@@ -653,9 +653,9 @@ def update_text(text: str, file: str | None = None, newline: str = "\n") -> tupl
     braces) or with block-style arguments (an ``expect:`` line at the arguments' indentation). Bare ops
     (``- relu``), layers inside blocks and layers with ``repeat`` are skipped: their line stands for several layers
     or none can hold the key. Comments and everything else in the file are kept byte for byte."""
-    from convcalc.network import analyze
-    from convcalc.spec import load_text
-    from convcalc.yamlnodes import Located, load_yaml
+    from convcalc.graph.analysis import analyze
+    from convcalc.spec.loader import load_text
+    from convcalc.spec.yamlnodes import Located, load_yaml
 
     network = load_text(text, file)
     report = _analyze(network, analyze)

@@ -18,10 +18,9 @@ from fractions import Fraction
 from math import prod
 from typing import Any, Literal, Union
 
-from convcalc import counts
-from convcalc.errors import InputError, ShapeError
-from convcalc.notation import Shape, dim_names, parse_shape
-from convcalc.shapes import (
+from convcalc.core import counts as counts
+from convcalc.core.notation import Shape, dim_names, parse_shape
+from convcalc.core.windows import (
     Pad,
     Window,
     conv_length,
@@ -32,6 +31,7 @@ from convcalc.shapes import (
     same_padding,
     uncovered_inputs,
 )
+from convcalc.errors import InputError, ShapeError
 
 IntOrInts = Union[int, Sequence[int]]
 MAX_SIZE = 2**63 - 1

@@ -10,10 +10,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from convcalc.core.notation import Shape
 from convcalc.errors import ConvCalcError
-from convcalc.network import Report
-from convcalc.notation import Shape
-from convcalc.spec import Network
+from convcalc.graph.analysis import Report
+from convcalc.graph.model import Network
 
 NEEDS_TORCH = "needs PyTorch: pip install 'convcalc[torch]'"
 
@@ -33,7 +33,7 @@ def require_torch() -> Any:
 def build_module(network: Network, device: str = "meta") -> Any:
     """Execute the exported source and instantiate the module (on the meta device: no memory for weights)."""
     torch = require_torch()
-    from convcalc.export import class_name, export_torch
+    from convcalc.io.torch_export import class_name, export_torch
 
     source = export_torch(network)
     namespace: dict[str, Any] = {"__name__": "convcalc_export"}
@@ -79,7 +79,7 @@ class Difference:
 def verify(network: Network, report: Report) -> list[Difference]:
     """Run the exported module on the meta device and compare every layer's output shape and parameter count."""
     torch = require_torch()
-    from convcalc.export import module_names
+    from convcalc.io.torch_export import module_names
 
     model = build_module(network)
     paths = module_names(network)

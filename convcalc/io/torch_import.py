@@ -15,9 +15,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from convcalc.core.notation import Shape, dim_names, format_shape
 from convcalc.errors import ConvCalcError
-from convcalc.notation import Shape, dim_names, format_shape
-from convcalc.torchbridge import require_torch
+from convcalc.io.torch_verify import require_torch
 
 ACTIVATIONS = {
     "ReLU": "relu", "ReLU6": "relu6", "Sigmoid": "sigmoid", "Tanh": "tanh", "GELU": "gelu", "SiLU": "silu",

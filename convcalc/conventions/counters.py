@@ -36,14 +36,14 @@ from dataclasses import dataclass, field
 from math import prod
 from typing import TYPE_CHECKING, Any, Union
 
+from convcalc.core.layer import ConvSpec, LayerResult, LinearSpec, PoolSpec
+from convcalc.core.notation import Shape
 from convcalc.errors import ConvCalcError
-from convcalc.layers import ConvSpec, LayerResult, LinearSpec, PoolSpec
-from convcalc.notation import Shape
-from convcalc.opnames import ACTIVATIONS
+from convcalc.ops.catalogue import ACTIVATIONS
 
 if TYPE_CHECKING:  # the network modules load only when a network is counted (`convcalc layer` needs none)
-    from convcalc.network import Report, Step
-    from convcalc.spec import Network
+    from convcalc.graph.analysis import Report, Step
+    from convcalc.graph.model import Network
 
     Steps = Union[Network, Sequence[Step]]
 
@@ -529,8 +529,8 @@ def macs(convention: str, step: Step) -> int:
 
 
 def _steps(network: Steps) -> Sequence[Step]:
-    from convcalc.network import walk
-    from convcalc.spec import Network
+    from convcalc.graph.analysis import walk
+    from convcalc.graph.model import Network
 
     return walk(network) if isinstance(network, Network) else network
 

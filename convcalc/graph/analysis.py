@@ -10,12 +10,12 @@ from fractions import Fraction
 from math import prod
 from typing import Any
 
+from convcalc.core.layer import MAX_ELEMENTS, WHOLE_FIELD, LayerSpec, check_elements, field_json, spec_json
+from convcalc.core.notation import Shape
+from convcalc.core.receptive import Field, backward_step, forward, merge
 from convcalc.errors import ConvCalcError, ShapeError, SpecError
-from convcalc.layers import MAX_ELEMENTS, WHOLE_FIELD, LayerSpec, check_elements, field_json, spec_json
-from convcalc.notation import Shape
-from convcalc.ops import MERGES, OPS, OpResult
-from convcalc.receptive import Field, backward_step, forward, merge
-from convcalc.spec import NETWORK_INPUT, Network, Node
+from convcalc.graph.model import NETWORK_INPUT, Network, Node
+from convcalc.ops.handlers import MERGES, OPS, OpResult
 
 DTYPE_BYTES = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "uint8": 1, "int16": 2, "int32": 4}
 
@@ -78,7 +78,7 @@ class Report:
     rows: tuple[Row, ...]
     batch: int
     dtype: str
-    convention: str = "convcalc"  # how `macs` are counted (see convcalc.conventions)
+    convention: str = "convcalc"  # how `macs` are counted (see convcalc.conventions.counters)
 
     @property
     def output_shape(self) -> Shape:
@@ -340,7 +340,7 @@ def backward_field(network: Network, target: int) -> list[str]:
 def backward_dict(recursion: Backward) -> dict[str, Any]:
     """The recursion for JSON: every step's interval before and after, exact numbers ("p/q" when fractional),
     the receptive field at the input ("whole", with null start, when a layer sees the whole input) and the lines."""
-    from convcalc.layers import json_number
+    from convcalc.core.layer import json_number
 
     def numbers(values: Sequence[Fraction | int]) -> list[int | str]:
         return [json_number(v) for v in values]

@@ -1,0 +1,1 @@
+"""`convcalc check`: expectations in specs, file discovery, and the in-place editor of --update."""

@@ -1,0 +1,1 @@
+"""Counting conventions: the numbers torchinfo, fvcore, ptflops and thop report, reproduced."""

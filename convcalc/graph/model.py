@@ -1,0 +1,40 @@
+"""The network graph: layers (nodes) in topological order, each with its op, validated arguments and inputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from convcalc.core.notation import Shape
+
+NETWORK_INPUT = -1
+
+
+@dataclass(frozen=True)
+class Node:
+    """One layer of the expanded graph. ``inputs`` are node indices (-1: the network input)."""
+
+    index: int
+    name: str
+    op: str
+    args: dict[str, Any]
+    inputs: tuple[int, ...]
+    line: int
+    key_lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    blocks: tuple[str, ...] = ()  # enclosing block instances, outermost first
+    trainable: bool = True
+    expect: str | None = None
+
+    def line_of(self, key: str | None) -> int:
+        return self.key_lines.get(key or "", self.line)
+
+
+@dataclass(frozen=True)
+class Network:
+    name: str
+    input_shape: Shape
+    nodes: tuple[Node, ...]
+    file: str | None = None
+    expect: dict[str, Any] = field(default_factory=dict)
+    expect_lines: dict[str, int] = field(default_factory=dict)
+    input_line: int = 0

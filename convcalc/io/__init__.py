@@ -1,0 +1,1 @@
+"""Bridges to frameworks: export to PyTorch source, import from PyTorch, verify against PyTorch."""

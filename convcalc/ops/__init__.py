@@ -1,0 +1,1 @@
+"""The op catalogue (names, aliases, arguments, categories) and each op's formulas."""

@@ -1,0 +1,1 @@
+"""Rendering of results: tables, JSON, Markdown, CSV, explanations, output schemas, progress."""
