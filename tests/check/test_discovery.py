@@ -1,11 +1,9 @@
-"""``convcalc check`` as a CI gate that never passes without checking (issue 9, section 3): what is a spec is
+"""Which files ``convcalc check`` reads (convcalc.check.discovery): files, folders and globs; what is a spec is
 decided on the parsed content, a file named that is no spec is an error, a run that finds nothing fails, a FIFO or
-device is refused at once; ``--update`` keeps hand-written bounds, line endings and the BOM, and never writes a file
-that is no spec. Also ``--format table`` and the README's CI step."""
+device is refused at once. Also the pre-commit hook and the README's CI step."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -14,33 +12,22 @@ import time
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from helpers import ROOT, cli
 
 from convcalc import __version__
-from convcalc.check import gate as checks
-from convcalc.cli import app
+from convcalc.check import check_paths
+from convcalc.check.discovery import NOT_A_SPEC
 from convcalc.spec import loader as specs
 
-runner = CliRunner()
-ENV = {"COLUMNS": "200", "NO_COLOR": "1", "FORCE_COLOR": None, "TTY_COMPATIBLE": None, "TERM": "dumb"}
-ROOT = Path(__file__).resolve().parent.parent
+SPECS = Path(__file__).parent / "specs"
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-
+LENET = (SPECS / "lenet.yaml").read_text(encoding="utf-8")
+SPEC = (SPECS / "small.yaml").read_text(encoding="utf-8")
+QUOTED = (SPECS / "quoted.yaml").read_text(encoding="utf-8")
+WORKFLOW = (SPECS / "workflow.yaml").read_text(encoding="utf-8")
 # A small net: 47,206 params, output 10. The expectation fails on purpose, so a run that really checks exits 1.
-FAILING = {"input": "32x32x1", "expect": {"params": "<= 1k"}, "layers": [{"conv": {"out": 6, "k": 5}}, "flatten", {"linear": {"out": 10}}]}  # fmt: skip
-QUOTED = """\
-"input": 32x32x1
-"expect":
-  "params": "<= 1k"
-"layers":
-  - conv: {out: 6, k: 5}
-  - flatten
-  - linear: {out: 10}
-"""
+JSON = (SPECS / "failing.json").read_text(encoding="utf-8")
 FLOW = '{input: 32x32x1, expect: {params: "<= 1k"}, layers: [{conv: {out: 6, k: 5}}, flatten, {linear: {out: 10}}]}\n'
-JSON = json.dumps(FAILING, indent=2) + "\n"
-SPEC = "input: 32x32x1\nlayers:\n  - conv: {out: 6, k: 5}\n  - flatten\n  - linear: {out: 10}\n"
-WORKFLOW = "name: CI\non: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make\n"
 COMPOSE = """\
 x-common: &common
   restart: always
@@ -56,7 +43,7 @@ LOOKS_LIKE_A_SPEC = "config: {\ninput: 3,\nlayers: 4\n}\n"
 
 
 def run(*args: str):
-    return runner.invoke(app, ["check", *args], env=ENV)
+    return cli("check", *args)
 
 
 def write(folder: Path, name: str, text: str) -> str:
@@ -64,6 +51,10 @@ def write(folder: Path, name: str, text: str) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return str(path)
+
+
+def with_top(expect: str) -> str:
+    return LENET.replace("layers:\n", f"expect:\n{expect}layers:\n")
 
 
 def run_process(*args: str, timeout: float = 20) -> subprocess.CompletedProcess[str]:
@@ -75,6 +66,27 @@ def run_process(*args: str, timeout: float = 20) -> subprocess.CompletedProcess[
         )  # fmt: skip
     except subprocess.TimeoutExpired:
         pytest.fail(f"convcalc check {' '.join(args)} still running after {timeout} s")
+
+
+# --------------------------------------------------------------------------- files, folders and globs
+
+
+def test_several_files_folders_and_globs(tmp_path: Path) -> None:
+    good = write(tmp_path, "good.yaml", with_top("  params: 61706\n"))
+    bad = write(tmp_path / "sub", "bad.yml", with_top("  macs: '> 1G'\n"))
+    write(tmp_path / "sub", "workflow.yaml", "on: push\njobs: {}\n")  # not a spec: skipped
+    result = run(good, bad)
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        f"{bad}:5: macs 416,520 <= 1G (expected > 1G)", "2 specs, 2 expectations, 1 failed"
+    ]
+    folder = run(str(tmp_path))
+    assert folder.exit_code == 1
+    assert folder.stdout.splitlines()[-1] == "2 specs, 2 expectations, 1 failed (1 other file skipped: not a spec)"
+    globbed = run(str(tmp_path / "*.yaml"))
+    assert globbed.exit_code == 0, globbed.output
+    assert globbed.stdout.strip() == "1 spec, 1 expectation, all hold"
+    assert [r.status for r in check_paths([str(tmp_path / "**" / "*.y*ml")]).files] == ["ok", "failed", "skipped"]
 
 
 # --------------------------------------------------------------------------- a spec is what it parses to
@@ -106,7 +118,7 @@ def test_other_yaml_found_by_a_search_is_skipped_by_its_content(tmp_path: Path, 
     result = run(str(tmp_path))
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == "1 spec, 0 expectations (1 other file skipped: not a spec)"
-    assert [r.status for r in checks.check_paths([str(tmp_path)]).files] == ["skipped", "ok"]
+    assert [r.status for r in check_paths([str(tmp_path)]).files] == ["skipped", "ok"]
 
 
 def test_a_mapping_with_input_or_layers_alone_is_a_spec_with_an_error(tmp_path: Path) -> None:
@@ -133,7 +145,7 @@ def test_a_named_file_that_is_no_spec_is_an_error(tmp_path: Path, name: str, tex
     path = write(tmp_path, name, text)
     result = run(path)
     assert result.exit_code == 2
-    assert result.stderr.splitlines() == [f"convcalc: error: {path}: {checks.NOT_A_SPEC}"]
+    assert result.stderr.splitlines() == [f"convcalc: error: {path}: {NOT_A_SPEC}"]
     assert result.stdout == "0 specs, 0 expectations, 1 invalid\n"
 
 
@@ -144,13 +156,6 @@ def test_skip_non_specs_treats_named_files_as_found(tmp_path: Path) -> None:
     assert result.stdout.strip() == "1 spec, 0 expectations (1 other file skipped: not a spec)"
     assert run("--skip-non-specs", workflow).exit_code == 2
     assert run("--skip-non-specs", "--allow-empty", workflow).exit_code == 0
-
-
-def test_the_pre_commit_hook_skips_other_yaml_and_passes_a_commit_without_specs() -> None:
-    import yaml
-
-    (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
-    assert hook["entry"].split() == ["convcalc", "check", "--skip-non-specs", "--allow-empty"]
 
 
 # --------------------------------------------------------------------------- a run that finds nothing fails
@@ -178,16 +183,6 @@ def test_a_folder_of_other_yaml_is_no_specs_found(tmp_path: Path) -> None:
 def test_a_glob_that_matches_no_spec_is_no_specs_found(tmp_path: Path) -> None:
     write(tmp_path, "ci.yml", WORKFLOW)
     assert run(str(tmp_path / "*.yml")).exit_code == 2
-
-
-def test_no_specs_found_in_the_github_and_json_formats(tmp_path: Path) -> None:
-    github = run(str(tmp_path), "--format", "github")
-    assert github.exit_code == 2
-    assert github.stdout.splitlines() == [f"::error title=convcalc check::no specs found in {tmp_path} (--allow-empty to accept that)"]
-    data = json.loads(run(str(tmp_path), "--format", "json").stdout)
-    assert data["exit_code"] == 2 and data["specs"] == 0 and data["error"].startswith("no specs found")
-    allowed = json.loads(run(str(tmp_path), "--format", "json", "--allow-empty").stdout)
-    assert allowed["exit_code"] == 0 and allowed["error"] is None
 
 
 # --------------------------------------------------------------------------- no FIFO, no device, no hang
@@ -238,96 +233,23 @@ def test_a_file_too_large_for_a_spec_is_refused_without_parsing(tmp_path: Path, 
     assert result.stderr.splitlines() == [f"convcalc: error: {path}: larger than 1,024 bytes, too large for a spec"]
 
 
-# --------------------------------------------------------------------------- --update
+# --------------------------------------------------------------------------- pre-commit and CI
 
 
-README_SPEC = next(block for block in re.findall(r"```yaml\n(.*?)```", README, re.S) if 'params: "<= 100k"' in block)
+def test_pre_commit_hook_runs_convcalc_check() -> None:
+    import yaml
+
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    (hook,) = hooks
+    assert hook["entry"].split()[:2] == ["convcalc", "check"]
+    assert hook["language"] == "python"
 
 
-def test_update_keeps_the_readme_bounds(tmp_path: Path) -> None:
-    path = write(tmp_path, "lenet.yaml", README_SPEC)
-    result = run("--update", path)
-    assert result.exit_code == 0, result.output
-    text = Path(path).read_text(encoding="utf-8")
-    top = text.split("layers:")[0]
-    assert top == README_SPEC.split("layers:")[0]  # output 10 holds; the bounds are kept as written
-    assert 'params: "<= 100k"' in top and 'macs: "< 1.5M"' in top and 'receptive_field: ">= 32"' in top
-    assert "== " not in text
+def test_the_pre_commit_hook_skips_other_yaml_and_passes_a_commit_without_specs() -> None:
+    import yaml
 
-
-def test_update_refreshes_exact_values_in_the_form_written(tmp_path: Path) -> None:
-    text = SPEC.replace("layers:", 'expect:\n  params: 5\n  macs: "== 1"\n  flops: "!= 0"\n  receptive_field: "== 2"\nlayers:')
-    path = write(tmp_path, "net.yaml", text)
-    assert run("--update", path).exit_code == 0
-    new = Path(path).read_text(encoding="utf-8")
-    assert "  params: 47206\n" in new
-    assert re.search(r'  macs: "== [\d]+"\n', new) and '  flops: "!= 0"\n' in new and '  receptive_field: "== 5"\n' in new
-    assert run(path).exit_code == 0
-
-
-def test_update_keeps_crlf_line_endings_and_the_bom(tmp_path: Path) -> None:
-    original = "\ufeff# a spec\r\n" + SPEC.replace("\n", "\r\n").replace("layers:", 'expect:\r\n  params: "<= 100k"  # budget\r\nlayers:')
-    path = tmp_path / "net.yaml"
-    path.write_bytes(original.encode("utf-8"))
-    assert run(str(path)).exit_code == 0
-    result = run("--update", str(path))
-    assert result.exit_code == 0, result.output
-    data = path.read_bytes()
-    assert data.startswith(b"\xef\xbb\xbf# a spec\r\n")
-    assert data.count(b"\n") == data.count(b"\r\n") > original.count("\n")
-    assert b'params: "<= 100k"  # budget\r\n' in data and b"  output: 10\r\n" in data
-    assert run(str(path)).exit_code == 0
-    assert run("--update", str(path)).stdout.startswith(f"{path}: unchanged")
-
-
-def test_update_keeps_a_json_spec_json(tmp_path: Path) -> None:
-    compact = JSON.replace('"<= 1k"', "5").replace('{\n    "params": 5\n  }', '{"params": 5}')
-    path = write(tmp_path, "net.json", compact)
-    assert run("--update", path).exit_code == 0
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    assert data["expect"] == {"params": 47206, "output": 10}
-    spread = write(tmp_path, "spread.json", JSON)  # an expect over several lines: refused, nothing written
-    assert run("--update", spread).exit_code == 2
-    assert Path(spread).read_text(encoding="utf-8") == JSON
-    one_line = write(tmp_path, "flat.json", json.dumps(FAILING) + "\n")
-    result = run("--update", one_line)
-    assert result.exit_code == 2
-    assert "nothing written" in result.stderr and len(result.stderr.splitlines()) == 1
-    assert Path(one_line).read_text(encoding="utf-8") == json.dumps(FAILING) + "\n"
-
-
-def test_update_never_writes_a_named_file_that_is_no_spec(tmp_path: Path) -> None:
-    spec, workflow = write(tmp_path, "spec.yaml", SPEC), write(tmp_path, "ci.yaml", WORKFLOW)
-    result = run("--update", spec, workflow)
-    assert result.exit_code == 2
-    assert result.stderr.splitlines() == [f"convcalc: error: {workflow}: {checks.NOT_A_SPEC}"]
-    assert Path(workflow).read_text(encoding="utf-8") == WORKFLOW
-    assert Path(spec).read_text(encoding="utf-8") == SPEC  # planned first: nothing written at all
-
-
-def test_update_of_a_folder_without_specs_is_no_specs_found(tmp_path: Path) -> None:
-    write(tmp_path, "ci.yaml", WORKFLOW)
-    result = run("--update", str(tmp_path))
-    assert result.exit_code == 2
-    assert "no specs found" in result.stderr
-    assert Path(tmp_path / "ci.yaml").read_text(encoding="utf-8") == WORKFLOW
-    assert run("--update", "--allow-empty", str(tmp_path)).exit_code == 0
-
-
-# --------------------------------------------------------------------------- formats and the README
-
-
-@pytest.mark.parametrize("name", ["table", "text"])
-def test_format_table_with_text_as_an_alias(tmp_path: Path, name: str) -> None:
-    result = run(write(tmp_path, "net.yaml", QUOTED), "--format", name)
-    assert result.exit_code == 1
-    assert result.stdout.splitlines()[-1] == "1 spec, 1 expectation, 1 failed"
-
-
-def test_format_help_names_table() -> None:
-    result = run("--format", "xml", "x.yaml")
-    assert result.exit_code == 2
-    assert "choose table, github, json" in result.stderr
+    (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    assert hook["entry"].split() == ["convcalc", "check", "--skip-non-specs", "--allow-empty"]
 
 
 def test_readme_ci_step_installs_from_the_repository() -> None:
