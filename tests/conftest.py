@@ -1,6 +1,9 @@
-"""Shared test helpers: the golden-output switch and the in-process CLI runner."""
+"""Shared fixtures: the golden-output switch and PyTorch. Plain helper functions live in tests/helpers.py."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -16,3 +19,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture
 def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
+
+
+@pytest.fixture(scope="module")
+def torch() -> Iterator[Any]:
+    """PyTorch on two threads (the test machines share two cores); skips the test when torch is not installed."""
+    torch = pytest.importorskip("torch")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield torch
+    torch.set_num_threads(threads)

@@ -15,15 +15,12 @@ from fractions import Fraction
 from math import ceil, floor
 
 import pytest
+from helpers import cli
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
-from convcalc.cli import app
 from convcalc.zoo import bundled
 
-runner = CliRunner()
-ENV = {"COLUMNS": "200", "NO_COLOR": "1"}
 CONVENTIONS = ("convcalc", "torchinfo", "fvcore", "ptflops", "thop")
 
 # --------------------------------------------------------------------------- an independent checker
@@ -150,7 +147,7 @@ def layer_args(draw: st.DrawFn) -> list[str]:
 
 
 def explain_json(args: list[str], convention: str) -> tuple[dict, list[str]]:
-    result = runner.invoke(app, ["layer", *args, "--explain", "--convention", convention, "--format", "json"], env=ENV)
+    result = cli("layer", *args, "--explain", "--convention", convention, "--format", "json")
     assume(result.exit_code == 0)
     data = json.loads(result.stdout)
     return data, data["explain"]
@@ -175,7 +172,7 @@ def test_explain_derives_the_count_the_convention_reports(args: list[str], conve
 def test_the_issue_example_under_torchinfo_and_ptflops() -> None:
     # 32x32x3, k 3, 3 out: 30*30*3 outputs, 3*3*3 weights each: 72,900 MACs; the bias adds 30*30*3 = 2,700.
     for convention in ("torchinfo", "ptflops"):
-        result = runner.invoke(app, ["layer", "--in", "32x32x3", "--k", "3", "--out", "3", "--explain", "--convention", convention], env=ENV)
+        result = cli("layer", "--in", "32x32x3", "--k", "3", "--out", "3", "--explain", "--convention", convention)
         assert result.exit_code == 0, result.output
         lines = result.stdout.splitlines()
         assert "  MACs = 30*30*3 * 3*3*3 = 72,900" in lines
@@ -201,7 +198,7 @@ NAMES = {name: layer_names(name) for name in ZOO}
 def test_every_relation_net_explain_prints_holds(data: st.DataObject) -> None:
     name = data.draw(st.sampled_from(ZOO))
     target = data.draw(st.sampled_from(NAMES[name]))
-    result = runner.invoke(app, ["net", name, "--explain", target], env=ENV)
+    result = cli("net", name, "--explain", target)
     assert result.exit_code == 0, result.output
     assert_true(result.stdout.splitlines())
 
@@ -209,6 +206,6 @@ def test_every_relation_net_explain_prints_holds(data: st.DataObject) -> None:
 def test_net_explain_through_upsampling_keeps_fractions_true() -> None:
     # DCGAN: transposed convs with stride 2 have jump 1/2: r = 1/2*r + (k - 1/2).
     names = NAMES["dcgan_generator"]
-    result = runner.invoke(app, ["net", "dcgan_generator", "--explain", names[-1]], env=ENV)
+    result = cli("net", "dcgan_generator", "--explain", names[-1])
     assert result.exit_code == 0, result.output
     assert assert_true(result.stdout.splitlines()) >= len([n for n in names if n]) // 2

@@ -4,14 +4,12 @@ deliberate change: regenerate with ``pytest tests/test_golden.py --update-golden
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from helpers import GOLDEN
 
 from convcalc.cli import main
 from convcalc.zoo import names
 
-GOLDEN = Path(__file__).parent / "golden"
 OUTPUTS = {"json": ("--format", "json"), "txt": ("--format", "table"), "depth1.csv": ("--format", "csv", "--depth", "1")}
 
 

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import HOSTILE
 
 from convcalc.cli import main
 from convcalc.core.notation import channels_first_hint, parse_shape, per_dim_value
@@ -22,7 +23,6 @@ from convcalc.spec import loader as specs
 from convcalc.spec.limits import DEFAULT_MAX_LAYERS, check_layer_count
 from convcalc.spec.yamlnodes import load_yaml
 
-HOSTILE = Path(__file__).parent / "hostile"
 ENV = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"}
 
 

@@ -16,17 +16,12 @@ import sys
 
 import pytest
 import typer
+from helpers import cli, cli_ok, conv_out
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
 import convcalc
 from convcalc.cli import app
-
-runner = CliRunner()
-
-# A wide, colourless terminal, whatever the one running pytest is: rich wraps tables and help to the width.
-ENV = {"COLUMNS": "200", "NO_COLOR": "1", "FORCE_COLOR": None, "TTY_COMPATIBLE": None, "TERM": "dumb"}
 
 SEEDS = ["--in", "640x640x3", "--k", "3x5", "--s", "1x2", "--p", "2", "--out", "5"]
 JSON_KEYS = {
@@ -36,15 +31,11 @@ JSON_KEYS = {
 
 
 def run(*args: str):
-    return runner.invoke(app, ["layer", *args], env=ENV)
+    return cli("layer", *args)
 
 
 def ok(*args: str):
-    result = run(*args)
-    assert result.exit_code == 0, result.output
-    assert result.exception is None, result.output
-    assert result.stderr == "", result.stderr
-    return result
+    return cli_ok("layer", *args)
 
 
 def ok_json(*args: str) -> dict:
@@ -60,10 +51,6 @@ def flat(text: str) -> str:
 
 
 # --------------------------------------------------------------------------- the formulas, independently
-
-
-def conv_out(n: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> int:
-    return (n + 2 * p - d * (k - 1) - 1) // s + 1
 
 
 def deconv_out(n: int, k: int, s: int = 1, p: int = 0, d: int = 1, op: int = 0) -> int:
@@ -386,7 +373,7 @@ def test_usage_errors_from_typer(args, option):
 
 
 def test_layer_help_documents_defaults():
-    result = runner.invoke(app, ["layer", "--help"], env=ENV)
+    result = cli("layer", "--help")
     assert result.exit_code == 0, result.output
     text = flat(result.stdout)
     for option in ("--in", "--out", "--op", "--k", "--s", "--p", "--d", "--g", "--output-padding", "--ceil",
@@ -407,20 +394,20 @@ def test_every_command_has_help_and_an_example():
         docs = (command.help or "") + "\n" + (command.epilog or "")
         example = re.compile(rf"Examples?: convcalc {name}\b")
         assert example.search(docs), f"{name} has no 'Example: convcalc {name} ...' in its help or epilog"
-        result = runner.invoke(app, [name, "--help"], env=ENV)
+        result = cli(name, "--help")
         assert result.exit_code == 0, result.output
         assert example.search(flat(result.stdout)), result.stdout
-    root = runner.invoke(app, ["--help"], env=ENV)
+    root = cli("--help")
     assert root.exit_code == 0, root.output
     for name in commands:
         assert name in root.stdout
 
 
 def test_short_help_and_no_args():
-    result = runner.invoke(app, ["layer", "-h"], env=ENV)
+    result = cli("layer", "-h")
     assert result.exit_code == 0, result.output
     assert "--in" in result.stdout
-    result = runner.invoke(app, [], env=ENV)
+    result = cli()
     assert "layer" in result.output  # no_args_is_help
 
 

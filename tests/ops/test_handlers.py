@@ -1,10 +1,12 @@
-"""The `mul` (gates, squeeze-and-excitation) and `crop` (unpadded U-Net skips) ops."""
+"""What ops do to their inputs (convcalc.ops.handlers): the `mul` (gates, squeeze-and-excitation) and `crop`
+(unpadded U-Net skips) ops, in a spec, in torch export and verification, and in import."""
 
 from __future__ import annotations
 
 from fractions import Fraction
 
 import pytest
+from helpers import rows_of
 
 from convcalc.errors import SpecError
 from convcalc.graph.analysis import analyze
@@ -24,12 +26,8 @@ layers:
 """
 
 
-def rows(text: str) -> dict[str, object]:
-    return {row.name: row for row in analyze(load_text(text, "net.yaml")).rows}
-
-
 def test_crop_removes_the_border_and_shifts_the_field() -> None:
-    r = rows(SE)
+    r = rows_of(SE)
     assert r["skip"].output_shape == (64 - 2 - 2, 64 - 2 - 2, 8)
     assert r["skip"].field.start == (Fraction(2), Fraction(2))  # output unit 0 is input pixel 2
     assert r["skip"].field.size == (1, 1)
@@ -37,7 +35,7 @@ def test_crop_removes_the_border_and_shifts_the_field() -> None:
 
 
 def test_mul_broadcasts_a_gate_over_the_grid() -> None:
-    r = rows(SE)
+    r = rows_of(SE)
     assert r["scaled"].output_shape == (60, 60, 16)
     assert r["scaled"].flops == 60 * 60 * 16  # one multiply per output element
     assert r["scaled"].field.size == (64, 64)  # the gate saw the whole input

@@ -8,17 +8,12 @@ the output shape, the params and the MACs (convcalc's convention: weight multipl
 
 from __future__ import annotations
 
-from math import prod
-from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import report_of, rows_by_name, run_with_hooks
 
-from convcalc.graph.analysis import Report, analyze
 from convcalc.ops.catalogue import ACTIVATIONS
-from convcalc.spec.loader import load
-
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 # torchvision.models.<name>(): sum(p.numel() for p in model.parameters()), as torchvision's docs publish them
 PARAMS = {
@@ -28,14 +23,6 @@ PARAMS = {
     "mobilenet_v2": 3_504_872,
 }
 SPECS = tuple(PARAMS)
-
-
-def report_of(name: str) -> Report:
-    return analyze(load(EXAMPLES / f"{name}.yaml"))
-
-
-def rows_by_name(report: Report) -> dict[str, Any]:
-    return {row.name: row for row in report.rows}
 
 
 # --------------------------------------------------------------------------- plain tests (no torch)
@@ -355,55 +342,6 @@ def torchvision_models(torch: Any) -> dict[str, Any]:
     }
 
 
-@pytest.fixture(scope="module")
-def torch() -> Any:
-    torch = pytest.importorskip("torch")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield torch
-    torch.set_num_threads(threads)
-
-
-def channels_last(shape: Any) -> tuple[int, ...]:
-    """A torch output shape without the batch, channels last (N, C, H, W -> H, W, C)."""
-    dims = tuple(shape)[1:]
-    return dims[1:] + dims[:1] if len(dims) > 1 else dims
-
-
-def run_with_hooks(torch: Any, model: Any) -> dict[str, list[tuple[tuple[int, ...], int]]]:
-    """Every leaf module's calls, in order: (output shape channels last, MACs by convcalc's convention)."""
-    from torch import nn
-
-    calls: dict[str, list[tuple[tuple[int, ...], int]]] = {}
-
-    def recorder(name: str) -> Any:
-        def hook(module: Any, inputs: Any, output: Any) -> None:
-            per_sample = output.numel() // output.shape[0]
-            if isinstance(module, nn.modules.conv._ConvNd):
-                macs = per_sample * (module.in_channels // module.groups) * prod(module.kernel_size)
-            elif isinstance(module, nn.Linear):
-                macs = per_sample * module.in_features
-            else:
-                macs = 0
-            calls.setdefault(name, []).append((channels_last(output.shape), macs))
-
-        return hook
-
-    handles = [
-        module.register_forward_hook(recorder(name))
-        for name, module in model.named_modules()
-        if name and not list(module.children())
-    ]
-    try:
-        with torch.no_grad():
-            output = model(torch.randn(1, 3, 224, 224))
-    finally:
-        for handle in handles:
-            handle.remove()
-    assert tuple(output.shape) == (1, 1000)
-    return calls
-
-
 # convcalc rows that are functions in torchvision's forward(), not modules
 FUNCTIONAL = {"add", "flatten"}
 FUNCTIONAL_BY_NAME = {"mobilenet_v2": {"avgpool"}}  # nn.functional.adaptive_avg_pool2d
@@ -420,7 +358,8 @@ def test_matches_torchvision_layer_by_layer(torch: Any, name: str) -> None:
     statistics = sum(b.numel() for n, b in model.named_buffers() if n.endswith(("running_mean", "running_var")))
     assert statistics == report.buffers
 
-    calls = run_with_hooks(torch, model)
+    calls, output = run_with_hooks(torch, model, torch.randn(1, 3, 224, 224))
+    assert tuple(output.shape) == (1, 1000)
     modules = dict(model.named_modules())
     pending = {module: list(shapes) for module, shapes in calls.items()}
     matched = 0

@@ -1,4 +1,8 @@
-"""Unit tests of the arithmetic core through the public API, convcalc.core.notation and convcalc.report.explain.
+"""The one-layer API (convcalc.core.layer: conv, deconv, maxpool, avgpool, linear): the worked examples of SEEDS.md,
+a table per op, every refused argument naming its parameter, and the JSON contract of a result.
+
+Window arithmetic, counts, receptive fields and notation have their own files beside this one (test_windows.py,
+test_counts.py, test_receptive.py, test_notation.py); the explanation is tests/report/test_explain.py.
 
 Expected values are written as the arithmetic that produces them (the textbook formula with the numbers
 substituted), not as pasted outputs, so a reader can check each row by hand.
@@ -6,20 +10,12 @@ substituted), not as pasted outputs, so a reader can check each row by hand.
 
 from __future__ import annotations
 
-import re
 from fractions import Fraction
 
 import pytest
+from helpers import conv_out
 
 from convcalc import ConvCalcError, InputError, ShapeError, avgpool, conv, deconv, linear, maxpool
-from convcalc.core.notation import format_shape, parse_ints, parse_shape
-from convcalc.report.explain import explain
-
-
-def conv_out(n: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> int:
-    """The textbook formula, written out once more for the tables below."""
-    return (n + 2 * p - d * (k - 1) - 1) // s + 1
-
 
 # --------------------------------------------------------------------------- SEEDS.md worked examples
 
@@ -123,16 +119,6 @@ def test_seed_pooling_3x3_map_2x2_windows_stride_1():
         r = pool("3x3x1", k=2, s=1)
         assert r.output_shape == (2, 2, 1)
         assert r.params == 0 and r.macs == 0
-
-
-def test_seed_two_stacked_3x3_see_5x5():
-    # RF_in = (RF_out - 1)*stride + kernel, backwards from one output pixel
-    first = conv("32x32x3", k=3)
-    second = conv(first.output_shape, k=3)
-    rf = 1
-    for layer in (second, first):
-        rf = (rf - 1) * layer.jump[0] + layer.receptive_field[0]
-    assert rf == 5
 
 
 # --------------------------------------------------------------------------- conv table
@@ -285,56 +271,6 @@ def test_conv_table(shape, kwargs, out_shape, params, macs):
     assert r.batch == 1
 
 
-@pytest.mark.parametrize("batch", [1, 2, 7, 100])
-def test_batch_multiplies_macs_and_flops_not_params(batch):
-    one = conv("12x12x3", out=4, k=3)
-    many = conv("12x12x3", out=4, k=3, batch=batch)
-    assert many.params == one.params
-    assert many.macs == one.macs * batch
-    assert many.flops == one.flops * batch
-    assert many.output_shape == one.output_shape
-
-
-def test_conv_per_dim_results():
-    r = conv("640x640x3", out=5, k=(3, 5), s=(1, 2), p=2, d=(1, 2))
-    assert r.receptive_field == (1 * (3 - 1) + 1, 2 * (5 - 1) + 1)
-    assert r.jump == (1, 2)
-    assert r.start == (-2, -2)
-    assert r.output_shape == (conv_out(640, 3, 1, 2), conv_out(640, 5, 2, 2, 2), 5)
-
-
-@pytest.mark.parametrize(
-    "n, k, s, d, pad",
-    [
-        # total = max((ceil(n/s) - 1)*s + d(k-1) + 1 - n, 0), split with the odd pixel at the end
-        (32, 5, 1, 1, (2, 2)),
-        (32, 4, 1, 1, (1, 2)),
-        (32, 3, 1, 2, (2, 2)),
-        (7, 3, 2, 1, (1, 1)),  # out 4: (4-1)*2 + 3 - 7 = 2
-        (8, 3, 2, 1, (0, 1)),  # out 4: (4-1)*2 + 3 - 8 = 1
-        (10, 1, 2, 1, (0, 0)),  # out 5: (5-1)*2 + 1 - 10 < 0 -> 0
-        (9, 4, 3, 1, (0, 1)),  # out 3: (3-1)*3 + 4 - 9 = 1
-        (5, 7, 1, 1, (3, 3)),  # out 5: 4 + 7 - 5 = 6, kernel longer than the input
-        (5, 6, 1, 1, (2, 3)),  # out 5: 4 + 6 - 5 = 5
-    ],
-)
-def test_same_padding_tensorflow_rule(n, k, s, d, pad):
-    r = conv((n, 1), out=1, k=k, s=s, d=d, p="same")
-    assert r.output_shape == (-(-n // s), 1)
-    assert r.to_dict()["padding"] == [list(pad)]
-
-
-def test_same_padding_stride_2_warns_about_pytorch():
-    r = conv("8x8x1", k=3, s=2, p="same")
-    assert any("same" in w and "TensorFlow" in w for w in r.warnings)
-    assert not any("same" in w for w in conv("8x8x1", k=3, s=1, p="same").warnings)
-
-
-def test_valid_padding_is_zero():
-    assert conv("10x1", k=3, p="valid").to_dict()["padding"] == [[0, 0]]
-    assert conv("10x1", k=3, p=" Valid ").output_shape == (8, 1)
-
-
 # --------------------------------------------------------------------------- transposed conv table
 
 
@@ -433,25 +369,6 @@ def test_deconv_table(shape, kwargs, out_shape, params, macs):
     assert r.flops == 2 * macs + (out_elements if kwargs.get("bias", True) else 0)
 
 
-def test_deconv_jump_is_one_over_stride_and_json_fraction():
-    r = deconv((4, 4, 8), out=3, k=4, s=(2, 3), p=1)
-    assert r.jump == (Fraction(1, 2), Fraction(1, 3))
-    data = r.to_dict()
-    assert data["jump"] == ["1/2", "1/3"]
-    assert data["output_padding"] == [0, 0]
-    assert data["op"] == "deconv"
-
-
-@pytest.mark.parametrize(
-    "n, k, s, p",
-    [(640, 3, 1, 2), (640, 5, 2, 2), (7, 3, 2, 1), (8, 3, 2, 1), (224, 7, 2, 3), (10, 4, 3, 0)],
-)
-def test_deconv_restores_conv_input_size(n, k, s, p):
-    m = conv((n, 1), k=k, s=s, p=p).output_shape[0]
-    restored = deconv((m, 1), k=k, s=s, p=p, output_padding=(n + 2 * p - k) % s).output_shape[0]
-    assert restored == n
-
-
 # --------------------------------------------------------------------------- pooling table
 
 
@@ -490,27 +407,6 @@ def test_pool_table(pool, shape, kwargs, out_shape):
     assert r.macs == 0
 
 
-def test_pool_flops():
-    out_elements = 14 * 14 * 6
-    assert maxpool("28x28x6", k=2).flops == (2 * 2 - 1) * out_elements
-    assert avgpool("28x28x6", k=2).flops == 2 * 2 * out_elements
-    assert maxpool("28x28x6", k=2, batch=3).flops == (2 * 2 - 1) * out_elements * 3
-    assert maxpool("28x28x6", k=3, s=2).flops == (3 * 3 - 1) * 13 * 13 * 6
-
-
-def test_pool_receptive_field_and_jump():
-    r = maxpool("32x32x3", k=3, s=2, p=1)
-    assert r.receptive_field == (3, 3)
-    assert r.jump == (2, 2)
-    assert r.start == (-1, -1)
-    assert maxpool("32x1", k=3, d=2).receptive_field == (2 * (3 - 1) + 1,)
-
-
-def test_pool_padding_of_exactly_half_the_kernel_is_allowed():
-    assert maxpool("8x1", k=2, s=1, p=1).output_shape == (8 + 2 - 2 + 1, 1)
-    assert avgpool("8x1", k=5, s=1, p=2).output_shape == (8, 1)
-
-
 # --------------------------------------------------------------------------- linear
 
 
@@ -536,64 +432,6 @@ def test_linear_table(shape, out, kwargs, out_shape, params, macs):
     for size in out_shape:
         rows_out *= size
     assert r.flops == 2 * macs + (rows_out * kwargs.get("batch", 1) if kwargs.get("bias", True) else 0)
-
-
-# --------------------------------------------------------------------------- coverage warnings
-
-
-@pytest.mark.parametrize(
-    "call, expected",
-    [
-        # 1x1 conv, stride 2, on 10: windows at 0, 2, 4, 6, 8 -> 10 - 5 = 5 unused in each dimension
-        (
-            lambda: conv("10x10x3", k=1, s=2),
-            [
-                "H: 5 of 10 input positions are in no window (stride 2)",
-                "W: 5 of 10 input positions are in no window (stride 2)",
-            ],
-        ),
-        (lambda: conv("10x1", k=1, s=2), ["L: 5 of 10 input positions are in no window (stride 2)"]),
-        # k=3 s=2 on 6: windows [0,2], [2,4]; position 5 unused
-        (lambda: conv("6x1", k=3, s=2), ["L: 1 of 6 input positions are in no window (stride 2)"]),
-        # k=2 d=3 on 5: taps {0,3}, {1,4}; position 2 unused
-        (lambda: conv("5x1", k=2, d=3), ["L: 1 of 5 input positions are in no window (stride 1, dilation 3)"]),
-        # per dimension: only W skips (k=1, s=3 on 7: 0, 3, 6 -> 4 unused)
-        (lambda: conv("7x7x1", k=(3, 1), s=(1, 3)), ["W: 4 of 7 input positions are in no window (stride 3)"]),
-        # 3-D names
-        (lambda: conv("4x4x4x1", k=1, s=(1, 1, 2)), ["W: 2 of 4 input positions are in no window (stride 2)"]),
-        # floor-mode pooling drops the tail: k=2 on 5 -> position 4 unused
-        (
-            lambda: maxpool("5x5x1", k=2),
-            [
-                "H: 1 of 5 input positions are in no window (stride 2)",
-                "W: 1 of 5 input positions are in no window (stride 2)",
-            ],
-        ),
-        # padding covers everything
-        (lambda: conv("6x1", k=3, s=2, p=1), []),
-        (lambda: conv("32x32x3", k=3), []),
-        (lambda: maxpool("28x28x6", k=2), []),
-    ],
-)
-def test_coverage_warnings(call, expected):
-    assert list(call().warnings) == expected
-
-
-def test_coverage_warning_in_ceil_mode_pooling():
-    # k=2, s=3, ceil on 10: windows at 0, 3, 6, 9 (the last one partial) -> positions 2, 5, 8 are in no window.
-    # The README promises a warning whenever a stride leaves input positions in no window.
-    r = maxpool("10x1", k=2, s=3, ceil=True)
-    assert r.output_shape == (4, 1)
-    assert list(r.warnings) == ["L: 3 of 10 input positions are in no window (stride 3)"]
-
-
-@pytest.mark.parametrize("n", [20_000_000, 1_000_000_000])
-def test_coverage_warning_on_a_very_long_input(n):
-    # k=1, s=2: every other position is skipped, n/2 of them (however long the input: 10**9 cannot be marked
-    # position by position, so this also checks whatever shortcut counts long inputs)
-    r = conv((n, 1), k=1, s=2)
-    assert r.output_shape == (n // 2, 1)
-    assert list(r.warnings) == [f"L: {n // 2} of {n} input positions are in no window (stride 2)"]
 
 
 # --------------------------------------------------------------------------- errors
@@ -707,210 +545,6 @@ def test_error_messages_say_what_is_wrong():
 )
 def test_boundary_cases_are_accepted(call):
     call()
-
-
-# --------------------------------------------------------------------------- notation
-
-
-@pytest.mark.parametrize(
-    "text, shape",
-    [
-        ("640x640x3", (640, 640, 3)),
-        ("3@512x512", (512, 512, 3)),
-        ("10@512x512", (512, 512, 10)),
-        (" 3 @ 512 x 512 ", (512, 512, 3)),
-        ("3@100", (100, 3)),
-        ("3@16x112x112", (16, 112, 112, 3)),
-        ("100x16", (100, 16)),
-        ("16x112x112x3", (16, 112, 112, 3)),
-        ("640×640×3", (640, 640, 3)),
-        ("640X640X3", (640, 640, 3)),
-        ("640*640*3", (640, 640, 3)),
-        ("640, 640, 3", (640, 640, 3)),
-        ("784", (784,)),
-        ("+5x5", (5, 5)),
-    ],
-)
-def test_parse_shape(text, shape):
-    assert parse_shape(text) == shape
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "",
-        "   ",
-        "abc",
-        "3x",
-        "x3",
-        "3xx3",
-        "3.5x2",
-        "0x5",
-        "5x0x3",
-        "-3x5",
-        "3@",
-        "@512x512",
-        "3x2@5x5",
-        "0@5x5",
-        "a@5x5",
-        "3@5xa",
-        "3@5@5",
-        "5 5",
-    ],
-)
-def test_parse_shape_rejects(text):
-    with pytest.raises(InputError) as info:
-        parse_shape(text)
-    assert info.value.param == "in"
-
-
-def test_parse_shape_names_the_param_it_is_given():
-    with pytest.raises(InputError) as info:
-        parse_shape("nope", param="shape")
-    assert info.value.param == "shape"
-
-
-@pytest.mark.parametrize(
-    "text, values",
-    [
-        ("3x5", (3, 5)),
-        ("3", (3,)),
-        (" 7 ", (7,)),
-        ("1x2x3", (1, 2, 3)),
-        ("-1", (-1,)),
-        ("3x-2", (3, -2)),
-        ("3,5", (3, 5)),
-        ("3 × 5", (3, 5)),
-    ],
-)
-def test_parse_ints(text, values):
-    assert parse_ints(text, "k") == values
-
-
-@pytest.mark.parametrize("text", ["", "x", "3x", "3.0", "three", "3 5", "3xx5"])
-def test_parse_ints_rejects(text):
-    with pytest.raises(InputError) as info:
-        parse_ints(text, "s")
-    assert info.value.param == "s"
-
-
-def test_format_shape_round_trips():
-    assert format_shape((642, 320, 5)) == "642x320x5"
-    assert parse_shape(format_shape((16, 112, 112, 3))) == (16, 112, 112, 3)
-
-
-def test_string_and_tuple_inputs_agree():
-    assert conv("3@512x512", out=10, k=7, p=3) == conv((512, 512, 3), out=10, k=7, p=3)
-
-
-# --------------------------------------------------------------------------- explain
-
-
-def lines_of(result) -> list[str]:
-    return [line.strip() for line in explain(result)]
-
-
-def test_explain_seed_conv_textbook_substitution():
-    lines = lines_of(conv("640x640x3", out=5, k=(3, 5), s=(1, 2), p=2))
-    assert lines[0] == "conv: input 640x640x3 -> output 642x320x5"
-    assert "Output size: out = floor((n + 2p - d(k-1) - 1)/s) + 1" in lines
-    assert "H_out = floor((640 + 2*2 - 3)/1) + 1 = 642" in lines
-    assert "W_out = floor((640 + 2*2 - 5)/2) + 1 = floor(639/2) + 1 = 320" in lines
-    assert f"params = 3*5*3*5 + 5 = {3 * 5 * 3 * 5 + 5:,}" in lines
-    assert f"MACs = 642*320*5 * 3*3*5 = {642 * 320 * 5 * 3 * 3 * 5:,}" in lines
-    macs = 642 * 320 * 5 * 3 * 3 * 5
-    assert f"FLOPs = 2*{macs:,} + {642 * 320 * 5:,} = {2 * macs + 642 * 320 * 5:,}" in lines
-    assert "H: 1*(3-1) + 1 = 3, jump 1" in lines
-    assert "W: 1*(5-1) + 1 = 5, jump 2" in lines
-
-
-def test_explain_shows_the_numbers_it_claims():
-    # every "a = ... = v" line ends in the value the result holds
-    r = conv("640x640x3", out=5, k=(3, 5), s=(1, 2), p=2)
-    text = "\n".join(explain(r))
-    assert "= 642\n" in text and "= 320\n" in text
-    assert f"= {r.params:,}" in text and f"= {r.macs:,}" in text and f"= {r.flops:,}" in text
-
-
-def test_explain_batch_and_bias_adds():
-    lines = lines_of(conv("16x16x1", out=16, k=3, batch=100))
-    assert f"MACs = 14*14*16 * 1*3*3 * 100 (batch) = {14 * 14 * 16 * 9 * 100:,}" in lines
-    assert f"FLOPs = 2*{2_822_400:,} + {313_600:,} = {2 * 2_822_400 + 313_600:,}" in lines
-
-
-def test_explain_no_bias():
-    lines = lines_of(conv("8x8x4", out=2, k=3, bias=False))
-    assert f"params = 3*3*4*2 = {3 * 3 * 4 * 2}" in lines
-    assert f"FLOPs = 2*{6 * 6 * 2 * 4 * 9:,} = {2 * 6 * 6 * 2 * 4 * 9:,}" in lines
-
-
-def test_explain_grouped_conv():
-    lines = lines_of(conv("32x32x64", out=128, k=3, p=1, g=4))
-    assert f"params = 3*3*(64/4)*128 + 128 = {3 * 3 * 16 * 128 + 128:,}" in lines
-    assert f"MACs = 32*32*128 * 16*3*3 = {32 * 32 * 128 * 16 * 9:,}" in lines
-
-
-def test_explain_dilation_and_asymmetric_padding():
-    lines = lines_of(conv("9x1", k=3, d=2, p=[(0, 1)]))
-    assert f"L_out = floor((9 + 0 + 1 - 2*(3-1) - 1)/1) + 1 = floor({9 + 1 - 5}/1) + 1 = {9 + 1 - 5 + 1}" in lines
-    assert "L: 2*(3-1) + 1 = 5, jump 1" in lines
-
-
-def test_explain_ceil_mode_pool_drop():
-    lines = lines_of(maxpool("5x1", k=2, s=2, p=1, ceil=True))
-    assert "Output size: out = ceil((n + 2p - d(k-1) - 1)/s) + 1" in lines
-    step = next(line for line in lines if line.startswith("L_out"))
-    assert step.startswith("L_out = ceil((5 + 2*1 - 2)/2) + 1 = ceil(5/2) + 1 = 4")
-    assert step.endswith("the last window would start at 6 >= 5 + 1, so 3")
-    assert f"FLOPs = (2 - 1) * 3 = {(2 - 1) * 3}" in lines
-
-
-def test_explain_avgpool():
-    lines = lines_of(avgpool("28x28x6", k=2))
-    assert "H_out = floor((28 - 2)/2) + 1 = floor(26/2) + 1 = 14" in lines
-    assert f"FLOPs = 2*2 * {14 * 14 * 6:,} = {4 * 14 * 14 * 6:,}" in lines
-    assert "Parameters: 0 (pooling has no weights); MACs: 0" in lines
-
-
-def test_explain_deconv():
-    lines = lines_of(deconv((4, 4, 8), out=3, k=4, s=2, p=1))
-    assert "Output size: out = (n-1)*s - 2p + d(k-1) + output_padding + 1" in lines
-    assert "H_out = (4-1)*2 - 2*1 + 1*(4-1) + 0 + 1 = 8" in lines
-    assert f"params = 4*4*8*3 + 3 = {4 * 4 * 8 * 3 + 3}" in lines
-    assert f"MACs = 4*4*8 * 3*4*4 = {4 * 4 * 8 * 3 * 4 * 4:,}" in lines
-    assert "H: 2 input positions, jump 1/2" in lines
-
-
-def test_explain_linear():
-    lines = lines_of(linear(784, out=256))
-    assert f"params = 784*256 + 256 = {784 * 256 + 256:,}" in lines
-    assert f"MACs = 784*256 = {784 * 256:,}" in lines
-    lines = lines_of(linear("10x784", out=256, batch=2))
-    assert f"MACs = 10 * 784*256 * 2 (batch) = {10 * 784 * 256 * 2:,}" in lines
-
-
-def test_explain_leaves_warnings_to_stderr():
-    lines = lines_of(conv("10x1", k=1, s=2))
-    assert not any("no window" in line for line in lines)
-
-
-def test_explain_numbers_match_result_for_many_layers():
-    results = [
-        conv("224x224x3", out=64, k=7, s=2, p=3),
-        conv("16x112x112x3", out=64, k=(3, 7, 7), s=(1, 2, 2), p=(1, 3, 3)),
-        deconv("5x5x8", out=8, k=3, s=2, p=1, output_padding=1),
-        maxpool("9x9x3", k=3, s=4, ceil=True),
-        avgpool("100x16", k=4),
-        linear("4x5x6", out=3),
-    ]
-    for r in results:
-        text = "\n".join(explain(r))
-        assert f"= {r.flops:,}" in text
-        if r.op in ("conv", "deconv", "linear"):
-            assert f"= {r.params:,}" in text and f"= {r.macs:,}" in text
-        outs = re.findall(r"_out = .* = (\d+)(?:;.*, so (\d+))?$", text, flags=re.MULTILINE)
-        if r.op != "linear":
-            assert [int(b or a) for a, b in outs] == list(r.output_shape[:-1])
 
 
 # --------------------------------------------------------------------------- the JSON contract

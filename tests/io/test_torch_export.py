@@ -1,4 +1,5 @@
-"""Names are data, never code: `export` and `net --verify` with hostile layer and network names.
+"""Export to PyTorch source (convcalc.io.torch_export). Names are data, never code: `export` and `net --verify` with
+hostile layer and network names; and the exported source runs as it is.
 
 Every spec here is written as YAML text with each name in a YAML double-quoted scalar,
 so the name reaches convcalc exactly as written here.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import subprocess
 import sys
 import tempfile
 import uuid
@@ -16,18 +18,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import EXAMPLES, cli
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
-from convcalc.cli import app
 from convcalc.graph.analysis import analyze
 from convcalc.graph.model import Network
 from convcalc.io.torch_export import RESERVED, export_torch
-from convcalc.spec.loader import load_text
+from convcalc.spec.loader import load, load_text
 
-runner = CliRunner()
-ENV = {"COLUMNS": "200", "NO_COLOR": "1"}
 CANARY = Path(tempfile.gettempdir()) / f"convcalc-canary-{uuid.uuid4().hex}"
 
 
@@ -97,7 +96,7 @@ def test_the_pwned_layer_name_never_runs_under_verify(tmp_path: Path) -> None:
     pytest.importorskip("torch")
     canary = tmp_path / "canary"
     names = [*payloads(canary), "forward"]
-    result = runner.invoke(app, ["net", str(write_spec(tmp_path, names)), "--verify"], env=ENV)
+    result = cli("net", str(write_spec(tmp_path, names)), "--verify")
     assert not canary.exists()
     assert result.exit_code == 0, result.output
     assert f"demo: PyTorch agrees on the output shape and params of all {len(names)} layers" in result.stdout
@@ -107,7 +106,7 @@ def test_export_writes_code_that_compiles_and_quotes_every_name(tmp_path: Path) 
     canary = tmp_path / "canary"
     names = [*payloads(canary), "a\\b", 'a"b', "a'b", "\\", '"', "'", "tab\there", "line\nbreak", "é\u2028"]
     out = tmp_path / "out.py"
-    result = runner.invoke(app, ["export", str(write_spec(tmp_path, names)), "-o", str(out)], env=ENV)
+    result = cli("export", str(write_spec(tmp_path, names)), "-o", str(out))
     assert result.exit_code == 0, result.output
     tree = ast.parse(out.read_text(encoding="utf-8"))
     strings = {node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)}
@@ -197,7 +196,7 @@ def test_export_refuses_to_write_source_that_does_not_compile(tmp_path: Path, mo
     import convcalc.io.torch_export as export
     monkeypatch.setattr(export, "module_code", lambda step: "nn.ReLU(")
     out = tmp_path / "out.py"
-    result = runner.invoke(app, ["export", "lenet5", "-o", str(out)], env=ENV)
+    result = cli("export", "lenet5", "-o", str(out))
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("convcalc: error: the exported module does not compile (SyntaxError")
@@ -216,7 +215,7 @@ def test_verify_failures_are_one_line_and_exit_2(code: str, message: str, monkey
     pytest.importorskip("torch")
     import convcalc.io.torch_export as export
     monkeypatch.setattr(export, "module_code", lambda step: code)
-    result = runner.invoke(app, ["net", "lenet5", "--verify"], env=ENV)
+    result = cli("net", "lenet5", "--verify")
     assert result.exit_code == 2, result.output
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("convcalc: error: " + message), lines
@@ -292,3 +291,21 @@ def test_any_names_export_to_a_module_that_compiles_runs_and_keeps_them(names: l
 def teardown_module() -> None:
     CANARY.unlink(missing_ok=True)
     sys.modules.pop("convcalc_export", None)
+
+
+# --------------------------------------------------------------------------- the exported source, run as is
+
+
+@pytest.mark.torch
+def test_exported_code_runs_as_is_and_imports_only_torch(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    source = export_torch(load(EXAMPLES / "lenet5.yaml"))
+    imports = [line for line in source.splitlines() if line.startswith(("import ", "from "))]
+    assert imports == ["import torch", "from torch import nn"]
+    body = source.split("from torch import nn", 1)[1]
+    assert "torch." in body and "nn." in body  # both imports used
+    path = tmp_path / "lenet5.py"
+    path.write_text(source)
+    run = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "torch.Size([1, 10])" in run.stdout

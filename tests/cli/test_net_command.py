@@ -1,6 +1,6 @@
 """CLI tests of ``convcalc net``, ``zoo`` and ``schema`` through typer's CliRunner.
 
-stdout and stderr are captured separately (``result.stdout``, ``result.stderr``); see tests/test_cli_layer.py.
+stdout and stderr are captured separately (``result.stdout``, ``result.stderr``); see tests/cli/test_layer_command.py.
 """
 
 from __future__ import annotations
@@ -13,13 +13,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from typer.testing import CliRunner
+from helpers import EXAMPLES, cli, cli_ok
 
-from convcalc.cli import app
-
-runner = CliRunner()
-ENV = {"COLUMNS": "200", "NO_COLOR": "1", "FORCE_COLOR": None, "TTY_COMPATIBLE": None, "TERM": "dumb"}
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 LENET = str(EXAMPLES / "lenet5.yaml")
 RESNET = str(EXAMPLES / "resnet50.yaml")
 
@@ -27,20 +22,8 @@ LAYER_KEYS = {"name", "op", "inputs", "output_shape", "params", "macs", "flops",
 TOTAL_KEYS = {"params", "trainable_params", "macs", "flops"}
 
 
-def run(*args: str):
-    return runner.invoke(app, list(args), env=ENV)
-
-
-def ok(*args: str):
-    result = run(*args)
-    assert result.exit_code == 0, result.output
-    assert result.exception is None, result.output
-    assert result.stderr == "", result.stderr
-    return result
-
-
 def net_json(*args: str) -> dict:
-    return json.loads(ok("net", *args, "--format", "json").stdout)
+    return json.loads(cli_ok("net", *args, "--format", "json").stdout)
 
 
 def table_rows(text: str) -> dict[str, list[str]]:
@@ -72,7 +55,7 @@ def memory(text: str) -> tuple[float, float]:
 
 
 def test_net_table_lenet5():
-    result = ok("net", LENET)
+    result = cli_ok("net", LENET)
     text = result.stdout
     assert text.startswith("LeNet-5: 32x32x1 -> 10")
     rows = table_rows(text)
@@ -117,7 +100,7 @@ def test_net_json_fractional_jump_is_a_string(tmp_path):
 
 
 def test_net_markdown():
-    text = ok("net", LENET, "--format", "markdown").stdout
+    text = cli_ok("net", LENET, "--format", "markdown").stdout
     lines = text.splitlines()
     assert lines[0] == "**LeNet-5**: 32x32x1 -> 10"
     assert "| # | name | op | output | params | MACs | RF | jump |" in lines
@@ -128,7 +111,7 @@ def test_net_markdown():
 
 
 def test_net_csv():
-    text = ok("net", LENET, "--format", "csv").stdout
+    text = cli_ok("net", LENET, "--format", "csv").stdout
     records = list(csv.DictReader(io.StringIO(text)))
     assert [r["name"] for r in records] == ["C1", "S2", "C3", "S4", "C5", "flatten_5", "F6", "output"]
     assert {"index", "name", "op", "output_shape", "params", "macs", "flops", "receptive_field", "jump"} <= records[
@@ -141,13 +124,13 @@ def test_net_csv():
 
 
 def test_net_unknown_format():
-    result = run("net", LENET, "--format", "xml")
+    result = cli("net", LENET, "--format", "xml")
     assert result.exit_code == 2 and "--format" in result.stderr and "Traceback" not in result.output
 
 
 def ok_skipping(*args: str):
     """ok, but for the one-line summary of ResNet's stride-2 1x1 downsamples on stderr."""
-    result = run(*args)
+    result = cli(*args)
     assert result.exit_code == 0, result.output
     assert result.stderr == "convcalc: warning: 3 layers skip input pixels; see --warnings\n", result.stderr
     return result
@@ -175,7 +158,7 @@ def test_depth_1_opens_the_blocks():
 
 @pytest.mark.parametrize("depth", ["-1", "x", "1x2"])
 def test_bad_depth(depth):
-    result = run("net", RESNET, "--depth", depth)
+    result = cli("net", RESNET, "--depth", depth)
     assert result.exit_code == 2 and "--depth" in result.stderr and "Traceback" not in result.output
 
 
@@ -185,13 +168,13 @@ def test_batch():
     assert four["total"]["flops"] == 4 * one["total"]["flops"]
     assert four["total"]["params"] == one["total"]["params"]
     assert four["batch"] == 4
-    text = ok("net", LENET, "--batch", "4").stdout
+    text = cli_ok("net", LENET, "--batch", "4").stdout
     assert f"MACs: {4 * 416_520:,}" in text and "batch 4" in text
 
 
 @pytest.mark.parametrize("batch", ["0", "-2", "two", "2x2"])
 def test_bad_batch(batch):
-    result = run("net", LENET, "--batch", batch)
+    result = cli("net", LENET, "--batch", batch)
     assert (
         result.exit_code == 2
         and result.stderr.startswith("convcalc: error: --batch")
@@ -211,11 +194,11 @@ def test_input_override():
 
 
 def test_input_override_that_does_not_fit():
-    result = run("net", LENET, "--input", "8x8x1")
+    result = cli("net", LENET, "--input", "8x8x1")
     assert result.exit_code == 2, result.output
     assert re.match(r"convcalc: error: .*lenet5\.yaml:\d+: layer 'C3': ", result.stderr), result.stderr
     assert "Traceback" not in result.output
-    bad = run("net", LENET, "--input", "axb")
+    bad = cli("net", LENET, "--input", "axb")
     assert bad.exit_code == 2 and "--input" in bad.stderr
 
 
@@ -224,15 +207,15 @@ def test_dtype_float16_halves_the_memory():
     assert half["total"]["activation_bytes"] * 2 == full["total"]["activation_bytes"]
     assert half["total"]["param_bytes"] * 2 == full["total"]["param_bytes"] == 2 * 2 * 61_706
     assert half["dtype"] == "float16"
-    table_full = ok("net", LENET).stdout
-    table_half = ok("net", LENET, "--dtype", "float16").stdout
+    table_full = cli_ok("net", LENET).stdout
+    table_half = cli_ok("net", LENET, "--dtype", "float16").stdout
     assert "Memory (float16)" in table_half
     (act_full, par_full), (act_half, par_half) = memory(table_full), memory(table_half)
     assert act_half == pytest.approx(act_full / 2, abs=0.1) and par_half == pytest.approx(par_full / 2, abs=0.1)
 
 
 def test_bad_dtype():
-    result = run("net", LENET, "--dtype", "float128")
+    result = cli("net", LENET, "--dtype", "float128")
     assert (
         result.exit_code == 2
         and result.stderr.startswith("convcalc: error: --dtype")
@@ -241,7 +224,7 @@ def test_bad_dtype():
 
 
 def test_explain_shows_the_backward_recursion():
-    text = ok("net", LENET, "--explain", "C5").stdout
+    text = cli_ok("net", LENET, "--explain", "C5").stdout
     lines = text.strip().splitlines()
     assert lines[0].startswith("Backward from 'C5'")
     assert [line.split()[0] for line in lines[2:-1]] == ["C5", "S4", "C3", "S2", "C1"]
@@ -250,34 +233,34 @@ def test_explain_shows_the_backward_recursion():
 
 
 def test_explain_through_a_residual_block():
-    text = ok("net", RESNET, "--explain", "layer1.0.relu_11").stdout
+    text = cli_ok("net", RESNET, "--explain", "layer1.0.relu_11").stdout
     # 7x7/2 p3, 3x3/2 p1 max pool, then the block's 3x3 p1: r = 7 + 2*2 + 2*4 = 19, u = -3 - 1*2 - 1*4 = -9
     assert text.strip().splitlines()[-1] == "Receptive field at the input: 19x19 (start -9x-9)"
-    whole = ok("net", LENET, "--explain", "F6").stdout
+    whole = cli_ok("net", LENET, "--explain", "F6").stdout
     assert whole.strip().splitlines()[-1] == "Receptive field: the whole input (32x32)"
 
 
 def test_explain_unknown_layer():
-    result = run("net", LENET, "--explain", "C9")
+    result = cli("net", LENET, "--explain", "C9")
     assert result.exit_code == 2 and "--explain: no layer named 'C9'" in result.stderr
 
 
 @pytest.mark.parametrize("name", ["lenet5", "lenet5.yaml"])
 def test_bundled_names_resolve_from_any_folder(name, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    result = ok("net", name)
+    result = cli_ok("net", name)
     assert "Params: 61,706" in result.stdout and "C1" in result.stdout
 
 
 def test_local_file_wins_over_a_bundled_name(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     Path("lenet5.yaml").write_text("name: Mine\ninput: 8x8x1\nlayers:\n  - conv: {k: 3, name: only}\n")
-    text = ok("net", "lenet5.yaml").stdout
+    text = cli_ok("net", "lenet5.yaml").stdout
     assert text.startswith("Mine: 8x8x1 -> 6x6x1")
 
 
 def test_zoo_lists_the_examples():
-    text = ok("zoo").stdout
+    text = cli_ok("zoo").stdout
     lines = {line.split()[0]: line for line in text.strip().splitlines()}
     assert {"lenet5", "resnet50"} <= lines.keys()
     assert "61,706" in lines["lenet5"] and "25,557,032" in lines["resnet50"]
@@ -285,7 +268,7 @@ def test_zoo_lists_the_examples():
 
 
 def test_schema_is_json_with_a_layer_definition():
-    schema = json.loads(ok("schema").stdout)
+    schema = json.loads(cli_ok("schema").stdout)
     assert "layer" in schema["$defs"]
     assert schema["required"] == ["input", "layers"]
     assert schema["properties"]["layers"]["items"] == {"$ref": "#/$defs/layer"}
@@ -293,7 +276,7 @@ def test_schema_is_json_with_a_layer_definition():
 
 def test_schema_validates_the_examples():
     jsonschema = pytest.importorskip("jsonschema")
-    schema = json.loads(ok("schema").stdout)
+    schema = json.loads(cli_ok("schema").stdout)
     for path in (LENET, RESNET):
         jsonschema.validate(yaml.safe_load(Path(path).read_text()), schema)
     refused = [
@@ -314,7 +297,7 @@ def test_schema_validates_the_examples():
 def test_bad_spec_file_is_one_line_with_file_and_line(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("input: 8x8x1\nlayers:\n  - conv: {k: 3, name: C1}\n  - conv:\n      k: abc\n      name: C2\n")
-    result = run("net", str(path))
+    result = cli("net", str(path))
     assert result.exit_code == 2, result.output
     assert result.stdout == ""
     assert "Traceback" not in result.output
@@ -337,7 +320,7 @@ def test_bad_specs_exit_2_with_file_and_line(tmp_path, text, where):
     path = tmp_path / "spec.yaml"
     path.write_text(text)
     for fmt in ("table", "json", "csv"):
-        result = run("net", str(path), "--format", fmt)
+        result = cli("net", str(path), "--format", fmt)
         assert result.exit_code == 2, result.output
         assert "Traceback" not in result.output and result.stdout == ""
         assert result.stderr.startswith(f"convcalc: error: {path}{where}"), result.stderr
@@ -345,7 +328,7 @@ def test_bad_specs_exit_2_with_file_and_line(tmp_path, text, where):
 
 def test_missing_file(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    result = run("net", "no-such-net.yaml")
+    result = cli("net", "no-such-net.yaml")
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output and result.stdout == ""
     assert result.stderr.startswith("convcalc: error: no-such-net.yaml: no such file"), result.stderr
@@ -354,5 +337,5 @@ def test_missing_file(tmp_path, monkeypatch):
 def test_empty_spec_file(tmp_path):
     path = tmp_path / "empty.yaml"
     path.write_text("")
-    result = run("net", str(path))
+    result = cli("net", str(path))
     assert result.exit_code == 2 and result.stderr == f"convcalc: error: {path}: the file is empty\n"

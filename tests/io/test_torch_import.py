@@ -1,9 +1,8 @@
-"""The torch bridge: export every example to PyTorch and verify it; import PyTorch models and run `net` on them."""
+"""Importing PyTorch models (convcalc.io.torch_import), then running `net` on the spec: the numbers, the names and
+what cannot be represented. (Export is tests/io/test_torch_export.py, verification tests/io/test_torch_verify.py.)"""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -11,49 +10,11 @@ import pytest
 
 from convcalc.errors import ConvCalcError
 from convcalc.graph.analysis import analyze
-from convcalc.spec.loader import load, load_text
+from convcalc.spec.loader import load_text
 
 pytestmark = pytest.mark.torch
 torch = pytest.importorskip("torch")
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
-
-
-@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
-def test_export_builds_and_matches_every_layer(path: Path) -> None:
-    from convcalc.io.torch_verify import build_module, verify
-
-    network = load(path)
-    report = analyze(network)
-    assert verify(network, report) == []
-    model = build_module(network)
-    assert sum(p.numel() for p in model.parameters()) == report.params
-
-
-def test_exported_code_runs_as_is_and_imports_only_torch(tmp_path: Path) -> None:
-    from convcalc.io.torch_export import export_torch
-
-    source = export_torch(load(ROOT / "examples" / "lenet5.yaml"))
-    imports = [line for line in source.splitlines() if line.startswith(("import ", "from "))]
-    assert imports == ["import torch", "from torch import nn"]
-    body = source.split("from torch import nn", 1)[1]
-    assert "torch." in body and "nn." in body  # both imports used
-    path = tmp_path / "lenet5.py"
-    path.write_text(source)
-    run = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stderr
-    assert "torch.Size([1, 10])" in run.stdout
-
-
-def test_exported_names_nest_like_torchvision() -> None:
-    from convcalc.io.torch_verify import build_module
-
-    model = build_module(load(ROOT / "examples" / "resnet50.yaml"))
-    names = dict(model.named_parameters())
-    assert names["layer3.2.conv1.weight"].shape == (256, 1024, 1, 1)
-    assert names["layer2.0.downsample.0.weight"].shape == (512, 256, 1, 1)
-    assert names["fc.weight"].shape == (1000, 2048)
 
 
 MODELS = textwrap.dedent(

@@ -1,10 +1,9 @@
-"""Network numbers and receptive fields: LeNet-5 by hand, small hand-worked chains and graphs, conformance with
-Araujo, Norris & Sim, "Computing Receptive Fields of Convolutional Neural Networks" (Distill, 2019), Table 1, and
-hypothesis properties over randomly generated specs.
+"""The analysis of a whole network (convcalc.graph.analysis): LeNet-5 by hand, per-layer counts and totals, batch
+and dtype, hypothesis properties over randomly generated specs (shapes and counts; the forward receptive field equals
+the backward recursion), and specs, valid or not, that must never raise anything but ConvCalcError.
 
-Expected numbers are written as the arithmetic that gives them. Receptive fields are per spatial dimension, in input
-pixels: size r, jump j (distance between neighbouring outputs) and start u (first input pixel of output unit 0;
-negative when the field reaches into the padding).
+Expected numbers are written as the arithmetic that gives them. Hand-worked receptive fields of small networks and
+the Distill 2019 conformance tests are in tests/core/test_receptive.py.
 """
 
 from __future__ import annotations
@@ -13,47 +12,19 @@ import json
 import re
 from fractions import Fraction
 from math import prod
-from pathlib import Path
 
 import pytest
 import yaml
+from helpers import EXAMPLES, MISALIGNED, explained_field, load_net, rows_of
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from convcalc.errors import ConvCalcError
 from convcalc.graph.analysis import analyze, backward_field, walk
 from convcalc.graph.model import NETWORK_INPUT, Network
-from convcalc.ops.handlers import MERGES
+from convcalc.ops.catalogue import MERGES
 from convcalc.report import render as render
 from convcalc.spec.loader import load, load_text
-
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-MISALIGNED = "the merged paths have different jumps (misaligned fields)"
-
-
-def net(text: str) -> Network:
-    return load_text(text, "net.yaml")
-
-
-def rows(text: str, **options):
-    report = analyze(net(text), **options)
-    return {row.name: row for row in report.rows}
-
-
-def field(row) -> tuple[tuple[Fraction, ...], tuple[Fraction, ...], tuple[Fraction, ...]]:
-    return row.field.size, row.field.jump, row.field.start
-
-
-def explained_field(network: Network, name: str) -> tuple[tuple[Fraction, ...], tuple[Fraction, ...]] | str:
-    """The last line of convcalc's backward recursion, parsed: (size, start), or "whole"."""
-    target = next(node.index for node in network.nodes if node.name == name)
-    last = backward_field(network, target)[-1]
-    if last.startswith("Receptive field: the whole input"):
-        return "whole"
-    found = re.fullmatch(r"Receptive field at the input: (\S+) \(start (\S+)\)", last)
-    assert found, last
-    return tuple(tuple(Fraction(v) for v in group.split("x")) for group in found.groups())  # type: ignore[return-value]
-
 
 # --------------------------------------------------------------------------- LeNet-5
 
@@ -105,138 +76,11 @@ def test_lenet5_memory():
     assert half.activation_bytes * 2 == report.activation_bytes and half.param_bytes * 2 == report.param_bytes
 
 
-# --------------------------------------------------------------------------- hand-worked receptive fields
-
-
-def test_two_3x3_convs_see_5x5():
-    by_name = rows("input: 16x16x1\nlayers:\n  - conv: {k: 3, name: a}\n  - conv: {k: 3, name: b}\n")
-    assert field(by_name["a"]) == ((3, 3), (1, 1), (0, 0))
-    assert field(by_name["b"]) == ((3 + 2 * 1, 3 + 2 * 1), (1, 1), (0, 0)) == ((5, 5), (1, 1), (0, 0))
-
-
-def test_two_strided_3x3_convs_see_7_with_jump_4():
-    by_name = rows("input: 16x16x1\nlayers:\n  - conv: {k: 3, s: 2, name: a}\n  - conv: {k: 3, s: 2, name: b}\n")
-    assert field(by_name["a"]) == ((3, 3), (2, 2), (0, 0))
-    assert field(by_name["b"]) == ((3 + 2 * 2,) * 2, (2 * 2,) * 2, (0, 0)) == ((7, 7), (4, 4), (0, 0))
-
-
-def test_start_is_negative_with_padding():
-    by_name = rows(
-        "input: 16x16x1\nlayers:\n  - conv: {k: 3, p: 1, s: 2, name: a}\n  - conv: {k: 5, p: [2, 0], name: b}\n"
-        "  - pad: {p: [[3, 0], [0, 1]], name: z}\n"
-    )
-    assert field(by_name["a"]) == ((3, 3), (2, 2), (-1, -1))
-    # b: u = -1 + (-2)*2 = -5 in H; -1 + 0*2 = -1 in W; r = 3 + 4*2 = 11
-    assert field(by_name["b"]) == ((11, 11), (2, 2), (-1 - 2 * 2, -1 - 0 * 2))
-    # zero padding moves the start back by (pad before) * jump and keeps the size
-    assert field(by_name["z"]) == ((11, 11), (2, 2), (-5 - 3 * 2, -1 - 0 * 2))
-
-
-def test_dilation_and_pooling():
-    by_name = rows(
-        "input: 32x32x1\nlayers:\n  - conv: {k: 3, d: 2, name: a}\n  - maxpool: {k: 2, name: m}\n"
-        "  - conv: {k: 3, d: 3, name: b}\n"
-    )
-    assert by_name["a"].field.size == (2 * (3 - 1) + 1,) * 2 == (5, 5)
-    assert by_name["m"].field.size == (5 + 1 * 1,) * 2 and by_name["m"].field.jump == (2, 2)
-    assert by_name["b"].field.size == (6 + (3 * (3 - 1)) * 2,) * 2 == (18, 18)
-
-
-def test_upsampling_has_a_fractional_jump():
-    by_name = rows(
-        "input: 16x16x1\nlayers:\n  - conv: {k: 3, s: 2, name: a}\n  - upsample: {scale: 2, name: up}\n"
-        "  - upsample: {scale: 2, name: up2}\n  - conv: {k: 3, name: b}\n"
-    )
-    assert by_name["up"].field.jump == (1, 1) and by_name["up2"].field.jump == (Fraction(1, 2),) * 2
-    assert by_name["b"].field.size == (3 + 2 * Fraction(1, 2),) * 2 == (4, 4)
-
-
-def test_residual_add_takes_the_hull_of_its_paths():
-    text = """
-input: 16x16x4
-layers:
-  - conv: {out: 4, k: 3, p: 1, name: a}
-  - conv: {out: 4, k: 3, p: 1, name: b}
-  - add: {from: [b, input], name: res}
-  - conv: {out: 4, k: 5, p: [[4, 0], [0, 4]], from: input, name: shifted}
-  - add: {from: [res, shifted], name: res2}
-"""
-    network = net(text)
-    by_name = {row.name: row for row in analyze(network).rows}
-    # main path: 3 then 5 pixels, starting at -2; the identity path: 1 pixel at 0; hull: the main path.
-    assert field(by_name["b"]) == ((5, 5), (1, 1), (-2, -2))
-    assert field(by_name["res"]) == ((5, 5), (1, 1), (-2, -2))
-    # a 5x5 window shifted up by 4 rows: H [-4, 1), W [0, 5); the hull with [-2, 3) is H [-4, 3), W [-2, 5).
-    assert field(by_name["shifted"]) == ((5, 5), (1, 1), (-4, 0))
-    assert field(by_name["res2"]) == ((3 - (-4), 5 - (-2)), (1, 1), (-4, -2)) == ((7, 7), (1, 1), (-4, -2))
-    assert by_name["res2"].warnings == ()
-    assert explained_field(network, "res2") == ((7, 7), (-4, -2))
-    assert by_name["res"].flops == 16 * 16 * 4  # one add per element for the second input
-    assert by_name["res"].params == by_name["res"].macs == 0
-
-
-def test_concat_takes_the_hull_and_sums_channels():
-    text = """
-input: 16x16x3
-layers:
-  - conv: {out: 4, k: 1, name: one}
-  - conv: {out: 5, k: 3, p: 1, from: input, name: three}
-  - conv: {out: 6, k: 5, p: 2, from: input, name: five}
-  - concat: {from: [one, three, five], name: cat}
-  - conv: {out: 2, k: 3, name: after}
-"""
-    network = net(text)
-    by_name = {row.name: row for row in analyze(network).rows}
-    assert by_name["cat"].output_shape == (16, 16, 4 + 5 + 6)
-    assert field(by_name["cat"]) == ((5, 5), (1, 1), (-2, -2))
-    assert field(by_name["after"]) == ((7, 7), (1, 1), (-2, -2))
-    assert by_name["cat"].params == by_name["cat"].macs == by_name["cat"].flops == 0
-    assert by_name["after"].params == 3 * 3 * 15 * 2 + 2
-    assert explained_field(network, "after") == ((7, 7), (-2, -2))
-
-
-def test_merging_paths_with_different_jumps_is_flagged():
-    by_name = rows(
-        "input: 5x5x1\nlayers:\n  - conv: {k: 3, s: 2, name: a}\n  - conv: {k: 4, from: input, name: b}\n"
-        "  - add: {from: [a, b], name: s}\n"
-    )
-    assert by_name["a"].output_shape == by_name["b"].output_shape == (2, 2, 1)
-    assert MISALIGNED in by_name["s"].warnings
-    assert by_name["s"].field.size == (4, 4)  # the hull of [0, 3) and [0, 4)
-
-
-@pytest.mark.parametrize(
-    "tail", ["  - flatten\n", "  - global_avgpool\n", "  - global_maxpool\n", "  - flatten\n  - linear: {out: 3}\n"]
-)
-def test_after_flatten_or_global_pooling_the_field_is_the_whole_input(tail):
-    network = net("input: 12x10x2\nlayers:\n  - conv: {k: 3, s: 2, name: a}\n" + tail)
-    report = analyze(network)
-    last = report.rows[-1]
-    assert last.field.whole
-    data = last.to_dict(report.input_shape[:-1])
-    assert data["receptive_field"] == "whole" and data["jump"] is None and data["start"] is None
-    assert render.field_text(last) == ("whole", "-")
-    assert explained_field(network, last.name) == "whole"
-    assert explained_field(network, "a") == ((3, 3), (0, 0))
-
-
-def test_adaptive_pooling_to_one_sees_everything_of_its_input():
-    by_name = rows("input: 9x9x2\nlayers:\n  - conv: {k: 3, name: a}\n  - adaptive_avgpool: {size: 1, name: gap}\n")
-    assert by_name["gap"].output_shape == (1, 1, 2)
-    assert by_name["gap"].field.size == (3 + (7 - 1) * 1,) * 2 == (9, 9)
-
-
-def test_flat_input_has_no_field():
-    report = analyze(net("input: [20]\nlayers:\n  - linear: {out: 5}\n"))
-    assert report.rows[0].field is None
-    assert report.rows[0].to_dict(())["receptive_field"] == "whole"  # a fully connected layer, as `layer` says
-
-
 # --------------------------------------------------------------------------- counts
 
 
 def test_bn_has_2c_params_and_2c_buffers():
-    by_name = rows(
+    by_name = rows_of(
         "input: 8x8x3\nlayers:\n  - conv: {out: 16, k: 3, bias: false, name: c}\n  - bn: {name: bn}\n"
         "  - bn: {affine: false, name: plain}\n  - bn: {track_running_stats: false, name: nostats}\n"
     )
@@ -248,14 +92,14 @@ def test_bn_has_2c_params_and_2c_buffers():
 
 
 def test_bn_buffers_are_counted_in_the_totals_but_not_as_params():
-    report = analyze(net("input: 8x8x3\nlayers:\n  - bn\n  - bn\n"))
+    report = analyze(load_net("input: 8x8x3\nlayers:\n  - bn\n  - bn\n"))
     assert report.params == report.trainable_params == 2 * (2 * 3)
     assert report.buffers == 2 * (2 * 3)
     assert report.param_bytes == 4 * (12 + 12)
 
 
 def test_deconv_counts():
-    by_name = rows("input: 5x5x8\nlayers:\n  - deconv: {out: 4, k: 3, s: 2, p: 1, output_padding: 1, name: up}\n")
+    by_name = rows_of("input: 5x5x8\nlayers:\n  - deconv: {out: 4, k: 3, s: 2, p: 1, output_padding: 1, name: up}\n")
     up = by_name["up"]
     assert up.output_shape == ((5 - 1) * 2 - 2 * 1 + (3 - 1) + 1 + 1,) * 2 + (4,) == (10, 10, 4)
     assert up.params == 3 * 3 * 8 * 4 + 4
@@ -305,192 +149,6 @@ def test_resnet50_example_totals_and_field():
     assert last.field.jump == (32, 32)
     assert by_name["avgpool"].output_shape == (1, 1, 2048)
     assert by_name["fc"].field.whole
-
-
-# --------------------------------------------------------------------------- Distill 2019, Table 1
-
-
-TORCHVISION_ALEXNET = """
-name: AlexNet (torchvision)
-input: 224x224x3
-layers:
-  - conv: {out: 64, k: 11, s: 4, p: 2, name: features.0}
-  - relu
-  - maxpool: {k: 3, s: 2, name: features.2}
-  - conv: {out: 192, k: 5, p: 2, name: features.3}
-  - relu
-  - maxpool: {k: 3, s: 2, name: features.5}
-  - conv: {out: 384, k: 3, p: 1, name: features.6}
-  - relu
-  - conv: {out: 256, k: 3, p: 1, name: features.8}
-  - relu
-  - conv: {out: 256, k: 3, p: 1, name: features.10}
-  - relu
-  - maxpool: {k: 3, s: 2, name: features.12}
-  - adaptive_avgpool: {size: 6, name: avgpool}
-  - flatten
-  - dropout
-  - linear: {out: 4096, name: classifier.1}
-  - relu
-  - dropout
-  - linear: {out: 4096, name: classifier.4}
-  - relu
-  - linear: {out: 1000, name: classifier.6}
-"""
-
-# TF-slim's alexnet_v2 (the model of the Distill table): VALID convolution 1 and pooling, SAME elsewhere.
-ALEXNET_V2 = """
-name: alexnet_v2
-input: 224x224x3
-layers:
-  - conv: {out: 64, k: 11, s: 4, p: valid, name: conv1}
-  - maxpool: {k: 3, s: 2, name: pool1}
-  - conv: {out: 192, k: 5, p: same, name: conv2}
-  - maxpool: {k: 3, s: 2, name: pool2}
-  - conv: {out: 384, k: 3, p: same, name: conv3}
-  - conv: {out: 384, k: 3, p: same, name: conv4}
-  - conv: {out: 256, k: 3, p: same, name: conv5}
-  - maxpool: {k: 3, s: 2, name: pool5}
-"""
-
-
-def test_alexnet_torchvision_field_is_195():
-    network = net(TORCHVISION_ALEXNET)
-    report = analyze(network)
-    by_name = {row.name: row for row in report.rows}
-    pool = by_name["features.12"]
-    # 11; +2*4 = 19 (jump 8); +4*8 = 51; +2*8 = 67 (jump 16); +3*(2*16) = 163; +2*16 = 195 (jump 32)
-    assert pool.field.size == (11 + 2 * 4 + 4 * 8 + 2 * 8 + 3 * 2 * 16 + 2 * 16,) * 2 == (195, 195)
-    assert pool.field.jump == (32, 32)
-    assert pool.field.start == (-2 - 2 * 8 - 3 * 16,) * 2 == (-66, -66)
-    assert pool.output_shape == (6, 6, 256)
-    assert explained_field(network, "features.12") == ((195, 195), (-66, -66))
-    features = 11 * 11 * 3 * 64 + 64 + 5 * 5 * 64 * 192 + 192 + 3 * 3 * 192 * 384 + 384 + 3 * 3 * 384 * 256 + 256
-    features += 3 * 3 * 256 * 256 + 256
-    assert report.params == features + 9216 * 4096 + 4096 + 4096 * 4096 + 4096 + 4096 * 1000 + 1000 == 61_100_840
-
-
-def test_alexnet_v2_field_is_195_with_padding_64():
-    report = analyze(net(ALEXNET_V2))
-    pool5 = report.rows[-1]
-    assert pool5.output_shape == (5, 5, 256)
-    assert field(pool5) == ((195, 195), (32, 32), (-64, -64))  # google-research/receptive_field: 195, 32, 64
-
-
-def test_alexnet_example_field_is_195():
-    path = EXAMPLES / "alexnet.yaml"
-    if not path.is_file():
-        pytest.skip("examples/alexnet.yaml does not exist yet")
-    report = analyze(load(path))
-    pool = [row for row in report.rows if row.op == "maxpool"][-1]
-    assert pool.field.size == (195, 195) and pool.field.jump == (32, 32)
-
-
-VGG16 = """
-name: VGG-16
-input: 224x224x3
-layers:
-  - conv: {out: 64, k: 3, p: 1, name: conv1_1}
-  - relu
-  - conv: {out: 64, k: 3, p: 1, name: conv1_2}
-  - relu
-  - maxpool: {k: 2, s: 2, name: pool1}
-  - conv: {out: 128, k: 3, p: 1, name: conv2_1}
-  - conv: {out: 128, k: 3, p: 1, name: conv2_2}
-  - maxpool: {k: 2, s: 2, name: pool2}
-  - conv: {out: 256, k: 3, p: 1, name: conv3, repeat: 3}
-  - maxpool: {k: 2, s: 2, name: pool3}
-  - conv: {out: 512, k: 3, p: 1, name: conv4, repeat: 3}
-  - maxpool: {k: 2, s: 2, name: pool4}
-  - conv: {out: 512, k: 3, p: 1, name: conv5, repeat: 3}
-  - maxpool: {k: 2, s: 2, name: pool5}
-  - flatten
-  - linear: {out: 4096, name: fc6}
-  - relu
-  - dropout
-  - linear: {out: 4096, name: fc7}
-  - relu
-  - dropout
-  - linear: {out: 1000, name: fc8}
-"""
-
-
-def test_vgg16_field_is_196_at_conv5_3_and_212_at_pool5():
-    network = net(VGG16)
-    report = analyze(network)
-    by_name = {row.name: row for row in report.rows}
-    conv5_3, pool5 = by_name["conv5.2"], by_name["pool5"]
-    # +2 per conv at jump 1, 2, 4, 8, 16 (2, 2, 3, 3, 3 convs) and +1*jump per 2x2 pool
-    r_conv5_3 = 1 + 2 * 2 * 1 + 1 * 1 + 2 * 2 * 2 + 1 * 2 + 3 * 2 * 4 + 1 * 4 + 3 * 2 * 8 + 1 * 8 + 3 * 2 * 16
-    assert conv5_3.field.size == (r_conv5_3,) * 2 == (196, 196)
-    assert pool5.field.size == (196 + 1 * 16,) * 2 == (212, 212)
-    assert pool5.field.jump == (32, 32)
-    # effective padding 90 (google-research/receptive_field): 1 per conv times its input's jump
-    assert pool5.field.start == (-(2 * 1 + 2 * 2 + 3 * 4 + 3 * 8 + 3 * 16),) * 2 == (-90, -90)
-    assert pool5.output_shape == (7, 7, 512)
-    assert explained_field(network, "pool5") == ((212, 212), (-90, -90))
-    convs = [(3, 64), (64, 64), (64, 128), (128, 128), (128, 256), (256, 256), (256, 256)]
-    convs += [(256, 512), (512, 512), (512, 512), (512, 512), (512, 512), (512, 512)]
-    features = sum(9 * a * b + b for a, b in convs)
-    assert features == 14_714_688
-    assert report.params == features + 25088 * 4096 + 4096 + 4096 * 4096 + 4096 + 4096 * 1000 + 1000 == 138_357_544
-
-
-# TF-slim resnet_v1 (nets/resnet_v1.py), as google-research/receptive_field measures it: the root is conv2d_same
-# 7x7/2 (explicit padding 3) and a 3x3/2 max pool with SAME padding; resnet_v1_block puts the block's stride on the
-# LAST unit (blocks 1-3 stride 2, block 4 stride 1); in the bottleneck the stride is on the 3x3 conv2 (conv2d_same:
-# SAME at stride 1, explicit padding 1 then VALID at stride 2), and the shortcut is a 1x1 conv with the stride when
-# the depth changes, else subsample() = a 1x1 max pool with the stride.
-RESNET_V1 = """
-name: resnet_v1_{depth}
-input: 224x224x3
-blocks:
-  unit:
-    args: {{depth: 64, stride: 1, project: false}}
-    layers:
-      - conv: {{out: $depth, k: 1, bias: false, name: conv1}}
-      - bn
-      - relu
-      - conv: {{out: $depth, k: 3, s: $stride, p: "${{1 if stride > 1 else 'same'}}", bias: false, name: conv2}}
-      - bn
-      - relu
-      - conv: {{out: "${{4 * depth}}", k: 1, bias: false, name: conv3}}
-      - bn: {{name: conv3_bn}}
-      - conv: {{out: "${{4 * depth}}", k: 1, s: $stride, bias: false, from: input, name: shortcut, if: $project}}
-      - bn: {{name: shortcut_bn, if: $project}}
-      - maxpool: {{k: 1, s: $stride, from: input, name: shortcut, if: "${{not project}}"}}
-      - add: {{from: [conv3_bn, "${{'shortcut_bn' if project else 'shortcut'}}"], name: sum}}
-      - relu: {{name: out}}
-layers:
-  - conv: {{out: 64, k: 7, s: 2, p: 3, bias: false, name: conv1}}
-  - bn
-  - relu
-  - maxpool: {{k: 3, s: 2, p: same, name: pool1}}
-  - unit: {{depth: 64, stride: "${{2 if i == {n1} - 1 else 1}}", project: "${{i == 0}}", repeat: {n1}, name: block1}}
-  - unit: {{depth: 128, stride: "${{2 if i == {n2} - 1 else 1}}", project: "${{i == 0}}", repeat: {n2}, name: block2}}
-  - unit: {{depth: 256, stride: "${{2 if i == {n3} - 1 else 1}}", project: "${{i == 0}}", repeat: {n3}, name: block3}}
-  - unit: {{depth: 512, stride: 1, project: "${{i == 0}}", repeat: {n4}, name: block4}}
-"""
-
-
-@pytest.mark.parametrize(
-    ("depth", "units", "size", "padding"),
-    [(50, (3, 4, 6, 3), 483, 239), (101, (3, 4, 23, 3), 1027, 511)],
-)
-def test_resnet_v1_tf_slim_field(depth, units, size, padding):
-    n1, n2, n3, n4 = units
-    network = net(RESNET_V1.format(depth=depth, n1=n1, n2=n2, n3=n3, n4=n4))
-    report = analyze(network)
-    last = report.rows[-1]
-    assert last.name == f"block4.{n4 - 1}.out"
-    assert last.output_shape == (7, 7, 2048)
-    # the stem: 7, then +2*2 = 11 at jump 4; a unit adds 2*jump (its 3x3), the last of blocks 1-3 at the old jump
-    expected = 11 + n1 * 2 * 4 + n2 * 2 * 8 + n3 * 2 * 16 + n4 * 2 * 32
-    assert last.field.size == (expected, expected) == (size, size)  # Distill Table 1: resnet_v1_50 483
-    assert last.field.jump == (32, 32)
-    assert last.field.start == (-padding, -padding)  # google-research/receptive_field: effective padding
-    assert not any(row.warnings for row in report.rows if row.op == "add")
-    assert explained_field(network, last.name) == ((size, size), (-padding, -padding))
 
 
 # --------------------------------------------------------------------------- random specs (hypothesis)
@@ -675,7 +333,7 @@ def random_specs(draw) -> Builder:
 @PROPERTY
 @given(random_specs())
 def test_random_specs_shapes_and_counts(builder):
-    network = net(builder.text)
+    network = load_net(builder.text)
     report = analyze(network)
     for row in report.rows:
         shape, params, macs = builder.expected[row.name]
@@ -726,7 +384,7 @@ def backward(network: Network, target: int) -> tuple[tuple[Fraction, ...], tuple
 @PROPERTY
 @given(random_specs())
 def test_random_specs_forward_field_equals_backward_recursion(builder):
-    network = net(builder.text)
+    network = load_net(builder.text)
     report = analyze(network)
     spatial = [row for row in report.rows if row.field is not None and not row.field.whole]
     assume(spatial)

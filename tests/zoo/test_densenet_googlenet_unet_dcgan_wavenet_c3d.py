@@ -13,17 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from math import prod
-from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import EXAMPLES, channels_last, report_of, rows_by_name, run_with_hooks, torch_input
 
-from convcalc.graph.analysis import Report, analyze
+from convcalc.graph.analysis import analyze
 from convcalc.graph.model import Network
 from convcalc.spec.loader import load
-
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def conv_params(c_in: int, c_out: int, k: int, rank: int = 2, bias: bool = True) -> int:
@@ -78,14 +75,6 @@ SHAPES = {  # (input, output), channels last
     "c3d": ((16, 112, 112, 3), (487,)),
 }
 SPECS = tuple(PARAMS)
-
-
-def report_of(name: str) -> Report:
-    return analyze(load(EXAMPLES / f"{name}.yaml"))
-
-
-def rows_by_name(report: Report) -> dict[str, Any]:
-    return {row.name: row for row in report.rows}
 
 
 # --------------------------------------------------------------------------- plain tests (no torch)
@@ -554,69 +543,10 @@ SHARED = {"c3d": {"relu": "relu", "dropout": "dropout"}}
 RENAME: dict[str, Callable[[Any], str]] = {"dcgan_generator": lambda row: f"main.{row.index}"}
 
 
-@pytest.fixture(scope="module")
-def torch() -> Any:
-    torch = pytest.importorskip("torch")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield torch
-    torch.set_num_threads(threads)
-
-
-def channels_last(shape: Any) -> tuple[int, ...]:
-    """A torch shape without the batch, channels last (N, C, *spatial -> *spatial, C)."""
-    dims = tuple(shape)[1:]
-    return dims[1:] + dims[:1] if len(dims) > 1 else dims
-
-
-def module_macs(module: Any, inputs: Any, output: Any) -> int:
-    """MACs of one call under convcalc's convention, per sample."""
-    from torch import nn
-
-    if isinstance(module, nn.modules.conv._ConvTransposeNd):
-        elements = inputs[0].numel() // inputs[0].shape[0]
-        return elements * (module.out_channels // module.groups) * prod(module.kernel_size)
-    if isinstance(module, nn.modules.conv._ConvNd):
-        elements = output.numel() // output.shape[0]
-        return elements * (module.in_channels // module.groups) * prod(module.kernel_size)
-    if isinstance(module, nn.Linear):
-        return output.numel() // output.shape[0] * module.in_features
-    return 0
-
-
-def run_with_hooks(torch: Any, model: Any, x: Any) -> tuple[dict[str, list[tuple[tuple[int, ...], int]]], Any]:
-    """Every leaf module's calls, in order: (output shape channels last, MACs); and the model's output."""
-    calls: dict[str, list[tuple[tuple[int, ...], int]]] = {}
-
-    def recorder(name: str) -> Any:
-        def hook(module: Any, inputs: Any, output: Any) -> None:
-            calls.setdefault(name, []).append((channels_last(output.shape), module_macs(module, inputs, output)))
-
-        return hook
-
-    handles = [
-        module.register_forward_hook(recorder(name))
-        for name, module in model.named_modules()
-        if name and not list(module.children())
-    ]
-    try:
-        with torch.no_grad():
-            output = model(x)
-    finally:
-        for handle in handles:
-            handle.remove()
-    return calls, output
-
-
 def build(torch: Any, name: str) -> tuple[Any, Network]:
     """The torch model (eval mode) and the spec."""
     torch.manual_seed(0)
     return torch_models(torch)[name]().eval(), load(EXAMPLES / f"{name}.yaml")
-
-
-def torch_input(torch: Any, network: Network) -> Any:
-    shape = network.input_shape
-    return torch.randn(1, shape[-1], *shape[:-1])
 
 
 @pytest.mark.torch

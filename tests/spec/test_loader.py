@@ -1,4 +1,5 @@
-"""Spec loading: every error names the file, the line and the layer; every feature of the format expands as documented.
+"""Spec loading (convcalc.spec.loader): every error names the file, the line and the layer; every feature of the
+format expands as documented. Errors of the YAML itself are in test_yamlnodes.py, of expressions in test_expressions.py.
 
 Specs are written inline and loaded with ``convcalc.spec.loader.load_text(text, "net.yaml")`` (or from files in tmp_path);
 the line numbers in the expectations are counted in the texts below (line 1 is the first line of the text).
@@ -8,190 +9,26 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import textwrap
-import time
 from pathlib import Path
 
 import pytest
+from helpers import EXAMPLES, SPEC_FILE, check_error, layer_names, load_net, node_named, spec_failure
 
 from convcalc.errors import ConvCalcError, SpecError
 from convcalc.graph.analysis import analyze
-from convcalc.graph.model import NETWORK_INPUT, Network
+from convcalc.graph.model import NETWORK_INPUT
 from convcalc.spec.loader import load, load_text
 
-FILE = "net.yaml"
-
-
-def spec(text: str) -> str:
-    return textwrap.dedent(text).lstrip("\n")
-
-
-def net(text: str) -> Network:
-    return load_text(spec(text), FILE)
-
-
-def failure(text: str, *, walk: bool = True) -> SpecError:
-    """The SpecError of loading (and, when loading passes, analysing) a spec; nothing else may escape."""
-    with pytest.raises(SpecError) as caught:
-        network = net(text)
-        if walk:
-            analyze(network)
-    return caught.value
-
-
-def check(error: SpecError, line: int | None, layer: str | None, message: str) -> None:
-    """The error's file, line, layer and message, and the one-line form the CLI prints."""
-    assert error.file == FILE
-    assert error.line == line, (error.line, str(error))
-    assert error.layer == layer, (error.layer, str(error))
-    assert message in error.message, error.message
-    where = FILE + (f":{line}" if line is not None else "") + (f": layer '{layer}'" if layer else "")
-    assert str(error) == f"{where}: {error.message}"
-    assert "\n" not in str(error)
-
-
-def names(network: Network) -> list[str]:
-    return [node.name for node in network.nodes]
-
-
-def node(network: Network, name: str):
-    return next(n for n in network.nodes if n.name == name)
-
-
-# --------------------------------------------------------------------------- YAML-level errors (no layer yet)
-
-
-def test_yaml_syntax_error_points_at_the_line():
-    error = failure(
-        """
-        input: 8x8x1
-        layers:
-          - conv: k: 3
-          - relu
-        """
-    )
-    check(error, 3, None, "YAML syntax error: mapping values are not allowed")
-
-
-def test_yaml_syntax_error_unclosed_flow_mapping():
-    error = failure(
-        """
-        input: 8x8x1
-        layers:
-          - conv: {k: 3}
-           - relu
-        """
-    )
-    check(error, 4, None, "YAML syntax error: did not find expected '-' indicator")
-
-
-def test_yaml_tab_indentation():
-    error = failure("input: 8x8x1\n\tlayers:\n")
-    check(error, 2, None, "YAML syntax error")
-    assert "tab" in error.message
-
-
-def test_duplicate_key():
-    error = failure(
-        """
-        input: 8x8x1
-        layers:
-          - conv:
-              k: 3
-              k: 5
-              name: c
-        """
-    )
-    # Detected while reading the YAML, before any layer exists: file and line, no layer name.
-    check(error, 5, None, "duplicate key 'k' (first on line 4)")
-
-
-def test_duplicate_top_level_key():
-    error = failure(
-        """
-        input: 8x8x1
-        layers: [relu]
-        input: 4x4x1
-        """
-    )
-    check(error, 3, None, "duplicate key 'input' (first on line 1)")
-
-
-@pytest.mark.parametrize(
-    ("layer_text", "tag"),
-    [
-        ("- !!python/object:os.system {k: 3}", "python/object:os.system"),
-        ("- conv: {k: !!python/name:os.system }", "python/name:os.system"),
-        ("- !!python/object/apply:os.system ['echo owned']", "python/object/apply:os.system"),
-        ("- conv: {k: !!binary aGVsbG8=}", "binary"),
-        ("- !custom {k: 3}", "!custom"),
-    ],
-)
-def test_python_and_other_tags_are_refused(layer_text, tag):
-    error = failure(f"input: 8x8x1\nlayers:\n  - relu\n  {layer_text}\n")
-    check(error, 4, None, "unsupported YAML tag")
-    assert tag in error.message
-
-
-def test_merge_keys_are_refused():
-    error = failure(
-        """
-        input: 8x8x1
-        defaults: &d {k: 3}
-        layers:
-          - conv: {<<: *d, out: 4}
-        """
-    )
-    check(error, 4, None, "YAML merge keys (<<) are not supported")
-
-
-ALIAS_BOMB = """\
-a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x"]
-b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
-c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
-d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
-e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
-f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]
-g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]
-h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]
-i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h]
-input: 8x8x1
-layers: [relu]
-"""
-
-
-def test_alias_bomb_fails_fast():
-    start = time.perf_counter()
-    with pytest.raises(SpecError) as caught:
-        load_text(ALIAS_BOMB, FILE)  # 9**9 = 387,420,489 strings if expanded
-    elapsed = time.perf_counter() - start
-    assert elapsed < 0.75, f"{elapsed:.2f} s"
-    error = caught.value
-    assert error.file == FILE and error.layer is None
-    assert error.line is not None and 1 <= error.line <= 9  # somewhere in the anchors
-    assert "alias bomb" in error.message and "200,000" in error.message
-
-
-def test_aliases_within_the_budget_are_fine():
-    network = net(
-        """
-        input: 8x8x1
-        layers:
-          - conv: &c {out: 2, k: 3, p: 1, name: a}
-          - conv: {out: 2, k: 3, p: 1, name: b}
-          - relu
-        """
-    )
-    assert names(network) == ["a", "b", "relu_2"]
+# --------------------------------------------------------------------------- the top level (no layer yet)
 
 
 @pytest.mark.parametrize("text", ["", "\n\n", "# only a comment\n"])
 def test_empty_file(text):
     with pytest.raises(SpecError) as caught:
-        load_text(text, FILE)
+        load_text(text, SPEC_FILE)
     error = caught.value
     assert error.message == "the file is empty"
-    assert error.file == FILE and error.layer is None and error.line is None
+    assert error.file == SPEC_FILE and error.layer is None and error.line is None
     assert str(error) == "net.yaml: the file is empty"
 
 
@@ -201,27 +38,27 @@ def test_empty_file(text):
 )
 def test_top_level_must_be_a_mapping(text, line):
     with pytest.raises(SpecError) as caught:
-        load_text(text, FILE)
-    check(caught.value, line, None, "a spec is a mapping with 'input' and 'layers'")
+        load_text(text, SPEC_FILE)
+    check_error(caught.value, line, None, "a spec is a mapping with 'input' and 'layers'")
 
 
 def test_missing_top_level_keys_and_unknown_top_level_key():
-    check(failure("input: 8x8x1\n"), 1, None, "missing required key 'layers'")
-    check(failure("layers: [relu]\n"), 1, None, "missing required key 'input'")
-    check(failure("input: 8x8x1\nlayers: [relu]\nlayer: [relu]\n"), 3, None, "unknown key 'layer'")
-    check(failure("input: 8x8x1\nlayers: []\n"), 2, None, "layers")
+    check_error(spec_failure("input: 8x8x1\n"), 1, None, "missing required key 'layers'")
+    check_error(spec_failure("layers: [relu]\n"), 1, None, "missing required key 'input'")
+    check_error(spec_failure("input: 8x8x1\nlayers: [relu]\nlayer: [relu]\n"), 3, None, "unknown key 'layer'")
+    check_error(spec_failure("input: 8x8x1\nlayers: []\n"), 2, None, "layers")
 
 
 def test_bad_input_shape():
-    check(failure("name: n\ninput: 8x0x1\nlayers: [relu]\n"), 2, None, "input: every size in a shape must be >= 1")
-    check(failure("name: n\ninput: eight\nlayers: [relu]\n"), 2, None, "input: expected a shape")
+    check_error(spec_failure("name: n\ninput: 8x0x1\nlayers: [relu]\n"), 2, None, "input: every size in a shape must be >= 1")
+    check_error(spec_failure("name: n\ninput: eight\nlayers: [relu]\n"), 2, None, "input: expected a shape")
 
 
 # --------------------------------------------------------------------------- layer errors: message, line and layer
 
 
 def test_unknown_op():
-    error = failure(
+    error = spec_failure(
         """
         input: 8x8x1
         layers:
@@ -229,12 +66,12 @@ def test_unknown_op():
           - convv: {k: 3, name: F}
         """
     )
-    check(error, 4, "F", "unknown op 'convv'")
+    check_error(error, 4, "F", "unknown op 'convv'")
     assert "did you mean 'conv'" in error.message
 
 
 def test_unknown_bare_op_gets_the_default_name():
-    error = failure(
+    error = spec_failure(
         """
         input: 8x8x1
         layers:
@@ -242,11 +79,11 @@ def test_unknown_bare_op_gets_the_default_name():
           - frobnicate
         """
     )
-    check(error, 4, "frobnicate_1", "unknown op 'frobnicate'")
+    check_error(error, 4, "frobnicate_1", "unknown op 'frobnicate'")
 
 
 def test_missing_required_argument():
-    error = failure(
+    error = spec_failure(
         """
         input: 8x8x1
         layers:
@@ -254,22 +91,22 @@ def test_missing_required_argument():
           - conv: {out: 4, name: c}
         """
     )
-    check(error, 4, "c", "missing required key 'k'")
+    check_error(error, 4, "c", "missing required key 'k'")
 
 
 def test_missing_required_argument_of_linear():
-    check(failure("input: [8]\nlayers:\n  - linear: {name: fc}\n"), 3, "fc", "missing required key 'out'")
+    check_error(spec_failure("input: [8]\nlayers:\n  - linear: {name: fc}\n"), 3, "fc", "missing required key 'out'")
 
 
 def test_flat_input_as_a_plain_number():
     for text in ("[784]", '"784"', "784"):
-        network = net(f"input: {text}\nlayers:\n  - linear: {{out: 10}}\n")
+        network = load_net(f"input: {text}\nlayers:\n  - linear: {{out: 10}}\n")
         assert network.input_shape == (784,)
         assert analyze(network).rows[0].params == 784 * 10 + 10
 
 
 def test_wrong_typed_argument_points_at_its_key():
-    error = failure(
+    error = spec_failure(
         """
         input: 8x8x1
         layers:
@@ -280,7 +117,7 @@ def test_wrong_typed_argument_points_at_its_key():
               name: c
         """
     )
-    check(error, 6, "c", "k: should be a whole number")
+    check_error(error, 6, "c", "k: should be a whole number")
     assert "'abc'" in error.message
 
 
@@ -297,11 +134,11 @@ def test_wrong_typed_argument_points_at_its_key():
     ],
 )
 def test_wrong_values(args, message):
-    check(failure(f"input: 8x8x1\nlayers:\n  - conv: {args}\n"), 3, "c", message)
+    check_error(spec_failure(f"input: 8x8x1\nlayers:\n  - conv: {args}\n"), 3, "c", message)
 
 
 def test_unknown_argument_key():
-    error = failure(
+    error = spec_failure(
         """
         input: 8x8x1
         layers:
@@ -311,12 +148,12 @@ def test_unknown_argument_key():
               name: c
         """
     )
-    check(error, 5, "c", "unknown key 'kernel'")
+    check_error(error, 5, "c", "unknown key 'kernel'")
 
 
 def test_layer_arguments_must_be_a_mapping():
-    check(
-        failure("input: 8x8x1\nlayers:\n  - relu\n  - conv: 3\n"),
+    check_error(
+        spec_failure("input: 8x8x1\nlayers:\n  - relu\n  - conv: 3\n"),
         4,
         "conv",
         "the arguments of 'conv' must be a mapping",
@@ -324,12 +161,12 @@ def test_layer_arguments_must_be_a_mapping():
 
 
 def test_layer_with_two_keys():
-    error = failure("input: 8x8x1\nlayers:\n  - relu\n  - {conv: {k: 1}, relu: {}}\n")
-    check(error, 4, None, "a layer is `op: {args}` (one key) or a bare op name")
+    error = spec_failure("input: 8x8x1\nlayers:\n  - relu\n  - {conv: {k: 1}, relu: {}}\n")
+    check_error(error, 4, None, "a layer is `op: {args}` (one key) or a bare op name")
 
 
 def test_duplicate_layer_name():
-    error = failure(
+    error = spec_failure(
         """
         input: 8x8x1
         layers:
@@ -338,15 +175,15 @@ def test_duplicate_layer_name():
               name: a
         """
     )
-    check(error, 5, "a", "duplicate layer name 'a'")
+    check_error(error, 5, "a", "duplicate layer name 'a'")
 
 
 def test_layer_may_not_be_named_input():
-    check(failure("input: 8x8x1\nlayers:\n  - relu: {name: input}\n"), 3, "input", "duplicate layer name 'input'")
+    check_error(spec_failure("input: 8x8x1\nlayers:\n  - relu: {name: input}\n"), 3, "input", "duplicate layer name 'input'")
 
 
 def test_unknown_from():
-    error = failure(
+    error = spec_failure(
         """
         input: 8x8x1
         layers:
@@ -356,7 +193,7 @@ def test_unknown_from():
               from: nope
         """
     )
-    check(error, 6, "b", "from: no layer named 'nope'")
+    check_error(error, 6, "b", "from: no layer named 'nope'")
 
 
 @pytest.mark.parametrize(
@@ -364,11 +201,11 @@ def test_unknown_from():
     [("2", "from: 2 must be a name or a negative index like -2"), ("-3", "from: -3 reaches before the first layer")],
 )
 def test_bad_relative_from(value, message):
-    check(failure(f"input: 8x8x1\nlayers:\n  - relu\n  - relu: {{name: b, from: {value}}}\n"), 4, "b", message)
+    check_error(spec_failure(f"input: 8x8x1\nlayers:\n  - relu\n  - relu: {{name: b, from: {value}}}\n"), 4, "b", message)
 
 
 def test_cycle_of_forward_references():
-    error = failure(
+    error = spec_failure(
         """
         input: 8x8x1
         layers:
@@ -378,15 +215,15 @@ def test_cycle_of_forward_references():
           - relu: {name: c, from: b}
         """
     )
-    check(error, 4, "a", "the layers form a cycle through a, b, c")
+    check_error(error, 4, "a", "the layers form a cycle through a, b, c")
 
 
 def test_self_loop():
-    check(failure("input: 8x8x1\nlayers:\n  - relu: {name: a, from: a}\n"), 3, "a", "cycle through a")
+    check_error(spec_failure("input: 8x8x1\nlayers:\n  - relu: {name: a, from: a}\n"), 3, "a", "cycle through a")
 
 
 def test_add_with_mismatched_shapes():
-    error = failure(
+    error = spec_failure(
         """
         input: 8x8x4
         layers:
@@ -397,20 +234,20 @@ def test_add_with_mismatched_shapes():
               from: [a, b]
         """
     )
-    check(error, 7, "s", "add needs equal shapes, got 6x6x4, 8x8x4")
+    check_error(error, 7, "s", "add needs equal shapes, got 6x6x4, 8x8x4")
 
 
 def test_add_with_mismatched_channels():
-    error = failure("input: 8x8x4\nlayers:\n  - conv: {out: 3, k: 1, name: a}\n  - add: {from: [a, input], name: s}\n")
-    check(error, 4, "s", "add needs equal shapes, got 8x8x3, 8x8x4")
+    error = spec_failure("input: 8x8x4\nlayers:\n  - conv: {out: 3, k: 1, name: a}\n  - add: {from: [a, input], name: s}\n")
+    check_error(error, 4, "s", "add needs equal shapes, got 8x8x3, 8x8x4")
 
 
 def test_add_with_one_input():
-    check(failure("input: 8x8x4\nlayers:\n  - add: {name: s}\n"), 3, "s", "add needs at least two inputs, got 1")
+    check_error(spec_failure("input: 8x8x4\nlayers:\n  - add: {name: s}\n"), 3, "s", "add needs at least two inputs, got 1")
 
 
 def test_concat_with_mismatched_spatial_sizes():
-    error = failure(
+    error = spec_failure(
         """
         input: 8x8x4
         layers:
@@ -421,11 +258,11 @@ def test_concat_with_mismatched_spatial_sizes():
               from: [a, b]
         """
     )
-    check(error, 7, "s", "concat needs equal sizes but for the channels, got 6x6x4, 8x8x4")
+    check_error(error, 7, "s", "concat needs equal sizes but for the channels, got 6x6x4, 8x8x4")
 
 
 def test_kernel_larger_than_its_input():
-    error = failure(
+    error = spec_failure(
         """
         input: 8x8x1
         layers:
@@ -435,17 +272,17 @@ def test_kernel_larger_than_its_input():
               name: big
         """
     )
-    check(error, 5, "big", "k: H: kernel 7 is larger than the padded input 6")
+    check_error(error, 5, "big", "k: H: kernel 7 is larger than the padded input 6")
 
 
 def test_pool_kernel_larger_than_its_input():
-    error = failure("input: 4x4x1\nlayers:\n  - relu\n  - maxpool: {k: 5, name: pool}\n")
-    check(error, 4, "pool", "k:")
+    error = spec_failure("input: 4x4x1\nlayers:\n  - relu\n  - maxpool: {k: 5, name: pool}\n")
+    check_error(error, 4, "pool", "k:")
     assert "larger than" in error.message
 
 
 def test_groups_not_dividing_channels():
-    error = failure(
+    error = spec_failure(
         """
         input: 8x8x3
         layers:
@@ -457,22 +294,22 @@ def test_groups_not_dividing_channels():
               name: gc
         """
     )
-    check(error, 7, "gc", "g: groups 2 must divide the input channels 3")
+    check_error(error, 7, "gc", "g: groups 2 must divide the input channels 3")
 
 
 def test_groups_not_dividing_output_channels():
-    error = failure("input: 8x8x4\nlayers:\n  - conv: {out: 3, k: 3, g: 2, name: gc}\n")
-    check(error, 3, "gc", "g:")
+    error = spec_failure("input: 8x8x4\nlayers:\n  - conv: {out: 3, k: 3, g: 2, name: gc}\n")
+    check_error(error, 3, "gc", "g:")
     assert "3" in error.message
 
 
 def test_conv_on_flat_input():
-    error = failure("input: 8x8x3\nlayers:\n  - flatten\n  - conv: {k: 1, name: c}\n")
-    assert error.line == 4 and error.layer == "c" and error.file == FILE
+    error = spec_failure("input: 8x8x3\nlayers:\n  - flatten\n  - conv: {k: 1, name: c}\n")
+    assert error.line == 4 and error.layer == "c" and error.file == SPEC_FILE
 
 
 def test_unknown_block_argument():
-    error = failure(
+    error = spec_failure(
         """
         input: 8x8x1
         blocks:
@@ -485,73 +322,18 @@ def test_unknown_block_argument():
           - b: {w: 2, z: 3, name: blk}
         """
     )
-    check(error, 9, "blk", "block 'b' has no argument 'z' (arguments: w)")
+    check_error(error, 9, "blk", "block 'b' has no argument 'z' (arguments: w)")
 
 
 def test_block_name_that_is_an_op():
-    error = failure("input: 8x8x1\nblocks:\n  conv:\n    layers: [relu]\nlayers: [relu]\n")
-    check(error, 3, None, "block name 'conv' is already an op")
+    error = spec_failure("input: 8x8x1\nblocks:\n  conv:\n    layers: [relu]\nlayers: [relu]\n")
+    check_error(error, 3, None, "block name 'conv' is already an op")
 
 
 def test_block_that_uses_itself():
-    error = failure("input: 8x8x1\nblocks:\n  b:\n    layers: [b]\nlayers:\n  - b: {name: x}\n")
-    assert error.file == FILE
+    error = spec_failure("input: 8x8x1\nblocks:\n  b:\n    layers: [b]\nlayers:\n  - b: {name: x}\n")
+    assert error.file == SPEC_FILE
     assert "blocks nest deeper than 32" in error.message
-
-
-def test_bad_expression_syntax_in_a_block():
-    error = failure(
-        """
-        input: 8x8x1
-        blocks:
-          b:
-            args: {w: 1}
-            layers:
-              - relu
-              - conv: {out: "${w +* 2}", k: 1, name: c}
-        layers:
-          - relu
-          - b: {w: 2, name: blk}
-        """
-    )
-    # BUG (same as test_errors_without_a_key_inside_blocks_point_into_the_block): reported at line 10, the block's use.
-    check(error, 7, "blk.c", "cannot parse expression 'w +* 2'")
-
-
-def test_unknown_name_in_expression():
-    error = failure(
-        """
-        input: 8x8x1
-        layers:
-          - relu
-          - conv: {out: "${nope * 2}", k: 1, name: c}
-        """
-    )
-    check(error, 4, "c", "unknown name 'nope' in 'nope * 2'")
-
-
-@pytest.mark.parametrize(
-    ("expression", "message"),
-    [
-        ("${1 / 0}", "division by zero"),
-        ("${out.real}", "unsupported expression"),
-        ("${len([1])}", "unsupported expression"),
-        ("${__import__('os')}", "unsupported expression"),
-        ("${[1, 2][0]}", "unsupported expression"),
-        ("${[1] + 1}", "can only concatenate list"),
-    ],
-)
-def test_bad_expressions(expression, message):
-    check(
-        failure(f'input: 8x8x1\nlayers:\n  - relu\n  - conv: {{out: "{expression}", k: 1, name: c}}\n'), 4, "c", message
-    )
-
-
-@pytest.mark.parametrize("expression", ["${-[1]}", "${not [1] < 1}", "${1 < [1]}", "${[1] * 'a' < 2}"])
-def test_type_errors_in_expressions_are_spec_errors(expression):
-    # BUG: unary minus and comparisons on mismatched types escape as TypeError tracebacks.
-    error = failure(f'input: 8x8x1\nlayers:\n  - relu\n  - conv: {{out: "{expression}", k: 1, name: c}}\n')
-    assert error.line == 4 and error.layer == "c"
 
 
 def run_isolated(text: str, timeout: float) -> subprocess.CompletedProcess[str]:
@@ -582,29 +364,6 @@ def run_isolated(text: str, timeout: float) -> subprocess.CompletedProcess[str]:
         pytest.fail(f"still running after {timeout} s:\n{text}")
 
 
-@pytest.mark.parametrize("expression", ["${9 ** 9 ** 9}", "${(10 ** 7) ** (10 ** 7)}"])
-def test_expression_bombs_fail_fast(expression):
-    # BUG: ${9**9**9} computes a 370-million-digit number (minutes of CPU); the alias-bomb rule should apply here too.
-    done = run_isolated(f'input: 8x8x1\nlayers:\n  - conv: {{out: "{expression}", k: 1, name: c}}\n', timeout=3)
-    assert done.returncode == 2, done.stderr
-    assert done.stdout.startswith("net.yaml:3: layer 'c': "), done.stdout
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "input: 8x1\nlayers:\n  - deconv: {k: 3, s: 1000000000}\n",
-        "input: 1000000000x1\nlayers:\n  - conv: {k: 999999999, s: 7}\n",
-    ],
-    ids=["deconv-stride", "conv-kernel"],
-)
-def test_large_valid_numbers_are_computed_fast(text):
-    # BUG: the deconv field loops over every stride phase and the coverage count is linear in the kernel, so one
-    # large number in a spec stalls `convcalc net` (k = 10**7 already takes ~11 s). The answers are closed forms.
-    done = run_isolated(text, timeout=3)
-    assert done.returncode == 0, done.stdout + done.stderr
-
-
 @pytest.mark.parametrize(
     "text",
     [
@@ -617,7 +376,7 @@ def test_large_valid_numbers_are_computed_fast(text):
 def test_huge_integers_are_spec_errors(text):
     # BUG: integers over Python's 4,300-digit str limit escape as ValueError tracebacks (YAML, shape parser, render).
     try:
-        network = load_text(text, FILE)
+        network = load_text(text, SPEC_FILE)
         from convcalc.report.render import net_csv, net_json
 
         report = analyze(network)
@@ -628,7 +387,7 @@ def test_huge_integers_are_spec_errors(text):
 
 
 def test_repeat_zero():
-    error = failure(
+    error = spec_failure(
         """
         input: 8x8x1
         layers:
@@ -639,13 +398,13 @@ def test_repeat_zero():
               repeat: 0
         """
     )
-    check(error, 7, "c", "repeat must be a whole number >= 1, got 0")
+    check_error(error, 7, "c", "repeat must be a whole number >= 1, got 0")
 
 
 @pytest.mark.parametrize("value", ["-1", "2.5", "many", "true"])
 def test_repeat_other_bad_values(value):
-    check(
-        failure(f"input: 8x8x1\nlayers:\n  - relu: {{name: r, repeat: {value}}}\n"),
+    check_error(
+        spec_failure(f"input: 8x8x1\nlayers:\n  - relu: {{name: r, repeat: {value}}}\n"),
         3,
         "r",
         "repeat must be a whole number >= 1",
@@ -653,8 +412,8 @@ def test_repeat_other_bad_values(value):
 
 
 def test_block_with_no_layers():
-    error = failure("input: 8x8x1\nblocks:\n  b:\n    layers: []\nlayers:\n  - b: {name: x}\n  - relu\n")
-    assert error.file == FILE and error.layer == "x" and "block has no layers" in error.message
+    error = spec_failure("input: 8x8x1\nblocks:\n  b:\n    layers: []\nlayers:\n  - b: {name: x}\n  - relu\n")
+    assert error.file == SPEC_FILE and error.layer == "x" and "block has no layers" in error.message
 
 
 # Errors inside blocks: the layer name is scoped by the block instance; the line is where the layer is written.
@@ -683,7 +442,7 @@ layers:
     ],
 )
 def test_errors_inside_blocks_point_into_the_block(layer, message):
-    check(failure(BLOCK.replace("{layer}", layer).replace("{{", "{").replace("}}", "}")), 7, "blk.c", message)
+    check_error(spec_failure(BLOCK.replace("{layer}", layer).replace("{{", "{").replace("}}", "}")), 7, "blk.c", message)
 
 
 @pytest.mark.parametrize(
@@ -693,13 +452,13 @@ def test_errors_inside_blocks_point_into_the_block(layer, message):
 def test_errors_without_a_key_inside_blocks_point_into_the_block(layer, message):
     # BUG: these point at the block's use (line 10) and, for an unknown op, name the layer 'c' unscoped, while key
     # errors (above) point into the block body (line 7) and say 'blk.c'.
-    check(failure(BLOCK.replace("{layer}", layer).replace("{{", "{").replace("}}", "}")), 7, "blk.c", message)
+    check_error(spec_failure(BLOCK.replace("{layer}", layer).replace("{{", "{").replace("}}", "}")), 7, "blk.c", message)
 
 
 def test_duplicate_layer_name_inside_a_block_is_scoped():
     text = BLOCK.replace("{layer}", "relu: {name: c}\n      - relu: {name: c}").replace("{{", "{").replace("}}", "}")
     # BUG: the layer is reported as 'c', not 'blk.c'.
-    check(failure(text), 8, "blk.c", "duplicate layer name 'c'")
+    check_error(spec_failure(text), 8, "blk.c", "duplicate layer name 'c'")
 
 
 # --------------------------------------------------------------------------- files
@@ -731,7 +490,7 @@ def test_missing_and_unreadable_files(tmp_path: Path):
 
 
 def test_pytorch_argument_aliases():
-    network = net(
+    network = load_net(
         """
         input: 16x16x3
         layers:
@@ -742,11 +501,11 @@ def test_pytorch_argument_aliases():
           - linear: {out_features: 10, name: fc}
         """
     )
-    c = node(network, "c")
+    c = node_named(network, "c")
     assert c.args == {"out": 8, "k": 3, "s": 2, "p": 1, "d": 1, "g": 1}
-    assert node(network, "m").args == {"k": 3, "s": 2, "p": 1, "ceil": True}
-    assert node(network, "a").args == {"k": 2, "s": 1, "ceil": False}
-    assert node(network, "fc").args == {"out": 10}
+    assert node_named(network, "m").args == {"k": 3, "s": 2, "p": 1, "ceil": True}
+    assert node_named(network, "a").args == {"k": 2, "s": 1, "ceil": False}
+    assert node_named(network, "fc").args == {"out": 10}
     report = analyze(network)
     shapes = {row.name: row.output_shape for row in report.rows}
     assert shapes["c"] == ((16 + 2 - 3) // 2 + 1,) * 2 + (8,) == (8, 8, 8)
@@ -756,25 +515,8 @@ def test_pytorch_argument_aliases():
     assert report.rows[-1].params == 4 * 4 * 8 * 10 + 10
 
 
-def test_op_spelling_variants():
-    network = net(
-        """
-        input: 8x8x3
-        layers:
-          - conv2d: {k: 1}
-          - batchnorm2d
-          - leaky_relu
-          - convtranspose2d: {k: 2, s: 2}
-          - cat: {from: [-1, -1]}
-          - gap
-          - dense: {out: 2}
-        """
-    )
-    assert [n.op for n in network.nodes] == ["conv", "bn", "leakyrelu", "deconv", "concat", "global_avgpool", "linear"]
-
-
 def test_per_side_padding():
-    network = net(
+    network = load_net(
         """
         input: 8x8x3
         layers:
@@ -787,19 +529,19 @@ def test_per_side_padding():
 
 
 def test_per_dimension_padding_and_kernel():
-    row = analyze(net("input: 10x12x1\nlayers:\n  - conv: {k: [3, 5], p: [1, 0], s: [1, 2]}\n")).rows[0]
+    row = analyze(load_net("input: 10x12x1\nlayers:\n  - conv: {k: [3, 5], p: [1, 0], s: [1, 2]}\n")).rows[0]
     assert row.output_shape == (10 + 2 - 3 + 1, (12 - 5) // 2 + 1, 1) == (10, 4, 1)
     assert row.field.size == (3, 5) and row.field.jump == (1, 2) and row.field.start == (-1, 0)
 
 
 def test_padding_same_and_valid():
-    report = analyze(net("input: 9x9x1\nlayers:\n  - conv: {k: 3, s: 2, p: same}\n  - conv: {k: 3, p: valid}\n"))
+    report = analyze(load_net("input: 9x9x1\nlayers:\n  - conv: {k: 3, s: 2, p: same}\n  - conv: {k: 3, p: valid}\n"))
     assert report.rows[0].output_shape == (-(-9 // 2), -(-9 // 2), 1) == (5, 5, 1)
     assert report.rows[1].output_shape == (3, 3, 1)
 
 
 def test_pad_op():
-    network = net(
+    network = load_net(
         """
         input: 8x8x3
         layers:
@@ -816,7 +558,7 @@ def test_pad_op():
 
 
 def test_relative_from():
-    network = net(
+    network = load_net(
         """
         input: 8x8x4
         layers:
@@ -837,7 +579,7 @@ def test_relative_from():
 
 
 def test_forward_references_are_allowed_when_acyclic():
-    network = net(
+    network = load_net(
         """
         input: 8x8x4
         layers:
@@ -847,31 +589,31 @@ def test_forward_references_are_allowed_when_acyclic():
         """
     )
     # Topological order, keeping the written order where the graph allows.
-    assert names(network) == ["later", "sum", "out"]
-    assert node(network, "sum").inputs == (0, NETWORK_INPUT)
-    assert node(network, "later").line == 5 and node(network, "sum").line == 3
+    assert layer_names(network) == ["later", "sum", "out"]
+    assert node_named(network, "sum").inputs == (0, NETWORK_INPUT)
+    assert node_named(network, "later").line == 5 and node_named(network, "sum").line == 3
     assert analyze(network).rows[-1].output_shape == (8, 8, 4)
 
 
 def test_scoped_names_inside_blocks_resnet50():
-    network = load(Path(__file__).parent.parent / "examples" / "resnet50.yaml")
-    all_names = set(names(network))
+    network = load(EXAMPLES / "resnet50.yaml")
+    all_names = set(layer_names(network))
     assert {"layer3.2.conv1", "layer1.0.downsample.0", "layer4.2.bn3", "fc", "conv1"} <= all_names
     assert "layer1.1.downsample.0" not in all_names  # `if: $down` only in the first unit
-    conv1 = node(network, "layer3.2.conv1")
+    conv1 = node_named(network, "layer3.2.conv1")
     assert conv1.blocks == ("layer3.2",)
     previous = [n for n in network.nodes if n.blocks == ("layer3.1",)]
     assert previous[-1].op == "relu" and conv1.inputs == (previous[-1].index,)
-    add = node(network, "layer2.0.add_10")
-    assert add.inputs == (node(network, "layer2.0.bn3").index, node(network, "layer2.0.downsample.1").index)
+    add = node_named(network, "layer2.0.add_10")
+    assert add.inputs == (node_named(network, "layer2.0.bn3").index, node_named(network, "layer2.0.downsample.1").index)
     # Default names count the layers included so far: without the downsample layers the add is 8th, not 10th.
-    add = node(network, "layer2.1.add_8")  # `from: input` inside a block is the block's input
-    assert add.inputs == (node(network, "layer2.1.bn3").index, node(network, "layer2.0.relu_11").index)
+    add = node_named(network, "layer2.1.add_8")  # `from: input` inside a block is the block's input
+    assert add.inputs == (node_named(network, "layer2.1.bn3").index, node_named(network, "layer2.0.relu_11").index)
     assert sum(1 for n in network.nodes if n.op == "conv") == 1 + 3 * 16 + 4
 
 
 def test_repeat_naming_and_index():
-    network = net(
+    network = load_net(
         """
         input: 32x32x3
         blocks:
@@ -886,24 +628,24 @@ def test_repeat_naming_and_index():
           - relu: {name: single, repeat: 1}
         """
     )
-    assert names(network) == [
+    assert layer_names(network) == [
         "proj.0", "proj.1", "proj.2",
         "stage.0.conv", "stage.0.relu_1", "stage.1.conv", "stage.1.relu_1",
         "single",
     ]  # fmt: skip
-    assert [node(network, f"proj.{i}").args["out"] for i in range(3)] == [8, 16, 24]
-    assert [node(network, f"stage.{i}.conv").args["out"] for i in range(2)] == [1, 2]
-    assert node(network, "proj.1").inputs == (node(network, "proj.0").index,)
-    assert node(network, "stage.0.conv").inputs == (node(network, "proj.2").index,)
+    assert [node_named(network, f"proj.{i}").args["out"] for i in range(3)] == [8, 16, 24]
+    assert [node_named(network, f"stage.{i}.conv").args["out"] for i in range(2)] == [1, 2]
+    assert node_named(network, "proj.1").inputs == (node_named(network, "proj.0").index,)
+    assert node_named(network, "stage.0.conv").inputs == (node_named(network, "proj.2").index,)
 
 
 def test_repeated_layer_referenced_by_base_name_is_its_last_copy():
-    network = net("input: 8x8x2\nlayers:\n  - conv: {k: 1, name: c, repeat: 3}\n  - relu\n  - add: {from: [c, -1]}\n")
-    assert node(network, "add_2").inputs == (node(network, "c.2").index, node(network, "relu_1").index)
+    network = load_net("input: 8x8x2\nlayers:\n  - conv: {k: 1, name: c, repeat: 3}\n  - relu\n  - add: {from: [c, -1]}\n")
+    assert node_named(network, "add_2").inputs == (node_named(network, "c.2").index, node_named(network, "relu_1").index)
 
 
 def test_if():
-    network = net(
+    network = load_net(
         """
         input: 8x8x2
         blocks:
@@ -920,16 +662,16 @@ def test_if():
           - relu: {if: true, name: kept}
         """
     )
-    assert names(network) == ["x.always", "y.always", "y.sometimes", "kept"]
+    assert layer_names(network) == ["x.always", "y.always", "y.sometimes", "kept"]
 
 
 def test_default_names_count_positions_in_their_scope():
-    network = net("input: 8x8x2\nlayers:\n  - conv: {k: 1}\n  - relu\n  - bn\n")
-    assert names(network) == ["conv_0", "relu_1", "bn_2"]
+    network = load_net("input: 8x8x2\nlayers:\n  - conv: {k: 1}\n  - relu\n  - bn\n")
+    assert layer_names(network) == ["conv_0", "relu_1", "bn_2"]
 
 
 def test_trainable_false_moves_params_to_non_trainable():
-    network = net(
+    network = load_net(
         """
         input: 8x8x16
         blocks:
@@ -965,7 +707,7 @@ def test_trainable_false_moves_params_to_non_trainable():
     ],
 )
 def test_1d_input(input_text, layers, shape):
-    report = analyze(net(f"input: {input_text}\nlayers:\n{layers}"))
+    report = analyze(load_net(f"input: {input_text}\nlayers:\n{layers}"))
     assert report.input_shape == (100, 3)
     assert report.rows[-1].output_shape == (shape, 8) == (24, 8)
     assert report.rows[0].params == 5 * 3 * 8 + 8
@@ -974,7 +716,7 @@ def test_1d_input(input_text, layers, shape):
 
 def test_3d_input():
     report = analyze(
-        net("input: 8x16x16x3\nlayers:\n  - conv: {out: 4, k: [3, 3, 3], p: 1, s: [1, 2, 2]}\n  - maxpool: {k: 2}\n")
+        load_net("input: 8x16x16x3\nlayers:\n  - conv: {out: 4, k: [3, 3, 3], p: 1, s: [1, 2, 2]}\n  - maxpool: {k: 2}\n")
     )
     assert report.rows[0].output_shape == (8, 8, 8, 4)
     assert report.rows[1].output_shape == (4, 4, 4, 4)
@@ -984,20 +726,20 @@ def test_3d_input():
 
 @pytest.mark.parametrize("text", ["3@32x32", "32x32x3", "[32, 32, 3]", "3 @ 32 x 32"])
 def test_channels_first_input_notation(text):
-    network = net(f"input: {text}\nlayers:\n  - conv: {{out: 6, k: 5}}\n")
+    network = load_net(f"input: {text}\nlayers:\n  - conv: {{out: 6, k: 5}}\n")
     assert network.input_shape == (32, 32, 3)
     assert analyze(network).rows[0].output_shape == (28, 28, 6)
 
 
 def test_name_description_and_defaults():
-    network = net("description: tiny\ninput: 8x8x1\nlayers: [relu]\n")
+    network = load_net("description: tiny\ninput: 8x8x1\nlayers: [relu]\n")
     assert network.name == "net"  # from the file name
-    assert net("name: Tiny\ninput: 8x8x1\nlayers: [relu]\n").name == "Tiny"
+    assert load_net("name: Tiny\ninput: 8x8x1\nlayers: [relu]\n").name == "Tiny"
     assert load_text("input: 8x8x1\nlayers: [relu]\n").name == "network"
 
 
 def test_expect_is_kept():
-    network = net("input: 8x8x1\nlayers:\n  - conv: {k: 3, expect: 6x6x1}\nexpect:\n  params: 10\n")
+    network = load_net("input: 8x8x1\nlayers:\n  - conv: {k: 3, expect: 6x6x1}\nexpect:\n  params: 10\n")
     assert network.nodes[0].expect == "6x6x1"
     assert network.expect == {"params": 10} and network.expect_lines == {"params": 5}
 
@@ -1014,3 +756,20 @@ def test_a_repeated_name_template_that_repeats_a_name_is_an_error() -> None:
     with pytest.raises(SpecError) as info:
         load_text(text, "net.yaml")
     assert str(info.value) == "net.yaml:3: layer 'f0': duplicate layer name 'f0'"
+
+
+def test_op_spelling_variants():
+    network = load_net(
+        """
+        input: 8x8x3
+        layers:
+          - conv2d: {k: 1}
+          - batchnorm2d
+          - leaky_relu
+          - convtranspose2d: {k: 2, s: 2}
+          - cat: {from: [-1, -1]}
+          - gap
+          - dense: {out: 2}
+        """
+    )
+    assert [n.op for n in network.nodes] == ["conv", "bn", "leakyrelu", "deconv", "concat", "global_avgpool", "linear"]
