@@ -61,23 +61,6 @@ def root(
     """Exact shapes, parameters, MACs/FLOPs and receptive fields of convolutional networks."""
 
 
-OP_ALIASES = {
-    "conv": "conv", "convolution": "conv", "conv1d": "conv", "conv2d": "conv", "conv3d": "conv",
-    "deconv": "deconv", "transpose": "deconv", "transposed": "deconv", "convtranspose": "deconv",
-    "conv_transpose": "deconv", "conv-transpose": "deconv", "upconv": "deconv",
-    "maxpool": "maxpool", "max_pool": "maxpool", "max-pool": "maxpool", "max": "maxpool",
-    "avgpool": "avgpool", "avg_pool": "avgpool", "avg-pool": "avgpool", "avg": "avgpool", "meanpool": "avgpool",
-    "linear": "linear", "fc": "linear", "dense": "linear", "fully_connected": "linear",
-}  # fmt: skip
-
-# Which options each op takes; anything else given is an error, not silently ignored.
-OP_OPTIONS = {
-    "conv": {"out", "k", "s", "p", "d", "g", "bias"},
-    "deconv": {"out", "k", "s", "p", "d", "g", "output_padding", "bias"},
-    "maxpool": {"k", "s", "p", "d", "ceil"},
-    "avgpool": {"k", "s", "p", "ceil"},
-    "linear": {"out", "bias"},
-}
 FORMATS = ("table", "json", "markdown")
 
 
@@ -123,10 +106,14 @@ def layer(
     """Output shape, parameters, MACs/FLOPs and receptive field of one layer."""
     from convcalc.core import layer as layers
     from convcalc.core.notation import parse_ints, parse_shape
+    from convcalc.ops.catalogue import LAYER_OPS, canonical_op
+    from convcalc.ops.catalogue import op as op_entry
 
-    kind = OP_ALIASES.get(op.strip().lower().replace(" ", ""))
-    if kind is None:
-        fail(f"--op: unknown op {op!r}; choose conv, deconv, maxpool, avgpool or linear")
+    kind = canonical_op(op)
+    if kind not in LAYER_OPS:
+        known = f"{kind} is an op of network specs (convcalc net)" if kind else f"unknown op {op!r}"
+        fail(f"--op: {known}; `layer` takes {', '.join(LAYER_OPS)} (and their aliases: convcalc ops)")
+    options = op_entry(kind).layer_options or frozenset()
     if format not in FORMATS:
         fail(f"--format: unknown format {format!r}; choose {', '.join(FORMATS)}")
     given = {
@@ -134,7 +121,7 @@ def layer(
         "ceil": ceil or None, "bias": no_bias or None,
     }  # fmt: skip
     for name, value in given.items():
-        if value is not None and name not in OP_OPTIONS[kind]:
+        if value is not None and name not in options:
             fail(f"{FLAGS.get(name, '--' + name)}: not an option of {kind}")
 
     def ints(name: str, text: str | None, what: str = "value") -> tuple[int, ...] | None:
@@ -444,12 +431,11 @@ def net(
         print(render.compare_output(format, report, run_core(lambda: compare_conventions(graph))))
         return
     if verify:
-        from convcalc.io.torch_verify import verify as verify_with_torch
+        from convcalc.io.torch_verify import verify_layers
         from convcalc.report.progress import working
 
         with working("building the spec in PyTorch (meta device) and comparing every layer"):
-            differences = run_core(lambda: verify_with_torch(graph, report))
-        checked = sum(1 for row in report.rows if row.op not in ("add", "concat"))
+            differences, checked = run_core(lambda: verify_layers(graph, report))
         print(render.verify_output(format, report, differences, checked))
         if differences:
             raise typer.Exit(1)
@@ -536,6 +522,37 @@ def import_(
     write_or_print(run_core(run), output)
 
 
+@app.command(epilog="Examples: convcalc ops; convcalc ops --format json; convcalc ops conv2d")
+def ops(
+    name: Annotated[Optional[str], typer.Argument(help="One op, by any of its spellings (default: all).")] = None,
+    format: Annotated[str, typer.Option("--format", help="table, json or markdown.")] = "table",
+) -> None:
+    """Every op a spec can use: aliases, arguments, what it costs, its PyTorch module."""
+    from convcalc.ops.catalogue import canonical_op
+    from convcalc.ops.listing import listing
+    from convcalc.report import ops_output
+
+    if format not in FORMATS:
+        fail(f"--format: unknown format {format!r}; choose {', '.join(FORMATS)}")
+    entries = listing()
+    if name is not None:
+        wanted = canonical_op(name)
+        if wanted is None:
+            from convcalc.ops.catalogue import spellings
+            from convcalc.spec.loader import did_you_mean
+
+            fail(f"no op named {name!r}{did_you_mean(name, spellings())}")
+        entries = [entry for entry in entries if entry.op.name == wanted]
+    if format == "json":
+        print(ops_output.ops_json(entries))
+    elif format == "markdown":
+        print(ops_output.ops_markdown(entries))
+    else:
+        from convcalc.report.render import terminal_width
+
+        print(ops_output.ops_text(entries, terminal_width()))
+
+
 @app.command(epilog="Example: convcalc zoo; then convcalc net resnet50")
 def zoo() -> None:
     """List the bundled example networks (usable by name with `convcalc net`)."""
@@ -591,7 +608,8 @@ def check(
     max_layers: Annotated[Optional[str], typer.Option("--max-layers", help="Refuse specs that expand to more layers than this.", show_default="1,000,000")] = None,
 ) -> None:
     """Check the expectations written in specs (expect: on layers and at the top level); a CI gate."""
-    from convcalc.check import gate as checks
+    from convcalc.check import check_paths, update_paths
+    from convcalc.report import check_output
     from convcalc.spec.limits import layer_limit
 
     format = CHECK_ALIASES.get(format, format)
@@ -602,20 +620,20 @@ def check(
     if update:
         limit = run_core(lambda: parse_max_layers(max_layers))
         with layer_limit(limit):
-            results = run_core(lambda: checks.update_paths(specs, named_non_specs=not skip_non_specs))
+            results = run_core(lambda: update_paths(specs, named_non_specs=not skip_non_specs))
         if results:
-            print("\n".join(checks.format_updates(results)))
+            print("\n".join(check_output.update_lines(results)))
         if not allow_empty and not any(result.spec for result in results):
-            fail(checks.no_specs_message(specs, len(results)))
+            fail(check_output.no_specs_message(specs, len(results)))
         return
     with layer_limit(run_core(lambda: parse_max_layers(max_layers))):
-        result = run_core(lambda: checks.check_paths(specs, allow_empty, named_non_specs=not skip_non_specs))
+        result = run_core(lambda: check_paths(specs, allow_empty, named_non_specs=not skip_non_specs))
     if format == "json":
-        print(checks.json_text(result))
+        print(check_output.json_text(result))
     elif format == "github":
-        print("\n".join(checks.github_lines(result)))
+        print("\n".join(check_output.github_lines(result)))
     else:
-        out, err = checks.text_lines(result)
+        out, err = check_output.text_lines(result)
         for line in err:
             print(f"convcalc: error: {line}", file=sys.stderr)
         if out:

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Union
 from convcalc.core.layer import ConvSpec, LayerResult, LinearSpec, PoolSpec
 from convcalc.core.notation import Shape
 from convcalc.errors import ConvCalcError
-from convcalc.ops.catalogue import ACTIVATIONS
+from convcalc.ops.catalogue import ACTIVATIONS, Category, ops_in
 
 if TYPE_CHECKING:  # the network modules load only when a network is counted (`convcalc layer` needs none)
     from convcalc.graph.analysis import Report, Step
@@ -165,8 +165,8 @@ def layer_of_result(result: LayerResult) -> Layer:
 
 Rule = Callable[[Layer], dict[str, int]]
 
-POOLING = ("maxpool", "avgpool", "adaptive_avgpool", "adaptive_maxpool", "global_avgpool", "global_maxpool")
-RESHAPES = ("flatten", "dropout", "identity", "pad", "crop", "concat")  # move or copy values: no tool counts them
+POOLING = ops_in(Category.POOLING)
+RESHAPES = ops_in(Category.LAYOUT)  # move or copy values: no tool counts them
 
 
 def zero(why: str) -> Rule:

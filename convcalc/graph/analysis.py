@@ -15,7 +15,8 @@ from convcalc.core.notation import Shape
 from convcalc.core.receptive import Field, backward_step, forward, merge
 from convcalc.errors import ConvCalcError, ShapeError, SpecError
 from convcalc.graph.model import NETWORK_INPUT, Network, Node
-from convcalc.ops.handlers import MERGES, OPS, OpResult
+from convcalc.ops.catalogue import MERGES
+from convcalc.ops.handlers import OPS, OpResult
 
 DTYPE_BYTES = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "uint8": 1, "int16": 2, "int32": 4}
 

@@ -23,15 +23,11 @@ from convcalc.core.notation import format_shape
 from convcalc.errors import ConvCalcError
 from convcalc.graph.analysis import Step, walk
 from convcalc.graph.model import NETWORK_INPUT, Network
+from convcalc.ops.catalogue import ACTIVATIONS, CATALOGUE, op
 
-ACTIVATION_MODULES = {
-    "relu": "ReLU", "relu6": "ReLU6", "sigmoid": "Sigmoid", "tanh": "Tanh", "gelu": "GELU", "silu": "SiLU",
-    "swish": "SiLU", "leakyrelu": "LeakyReLU", "elu": "ELU", "selu": "SELU", "celu": "CELU", "mish": "Mish",
-    "hardswish": "Hardswish", "hardsigmoid": "Hardsigmoid", "hardtanh": "Hardtanh", "softplus": "Softplus",
-    "logsigmoid": "LogSigmoid",
-}  # fmt: skip
+ACTIVATION_MODULES = {name: op(name).torch for name in ACTIVATIONS}
 ACTIVATION_KWARGS = ("negative_slope", "alpha", "beta", "threshold", "min_val", "max_val", "approximate")
-FORWARD_OPS = ("add", "mul", "concat", "crop")  # written in ``forward`` itself: no submodule
+FORWARD_OPS = tuple(entry.name for entry in CATALOGUE if not entry.torch)  # written in ``forward``: no submodule
 
 # Attributes of an ``nn.Module`` instance (``dir(nn.Module())`` in torch 2.x, plus a few older private ones):
 # ``add_module`` refuses these as submodule names, and ``self.forward = ...`` would shadow nothing but recurse.

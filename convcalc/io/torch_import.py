@@ -18,13 +18,12 @@ from typing import Any
 from convcalc.core.notation import Shape, dim_names, format_shape
 from convcalc.errors import ConvCalcError
 from convcalc.io.torch_verify import require_torch
+from convcalc.ops.catalogue import ACTIVATIONS as ACTIVATION_OPS
+from convcalc.ops.catalogue import op
 
-ACTIVATIONS = {
-    "ReLU": "relu", "ReLU6": "relu6", "Sigmoid": "sigmoid", "Tanh": "tanh", "GELU": "gelu", "SiLU": "silu",
-    "LeakyReLU": "leakyrelu", "ELU": "elu", "SELU": "selu", "CELU": "celu", "Mish": "mish",
-    "Hardswish": "hardswish", "Hardsigmoid": "hardsigmoid", "Hardtanh": "hardtanh", "Softplus": "softplus",
-    "LogSigmoid": "logsigmoid",
-}  # fmt: skip
+ACTIVATIONS: dict[str, str] = {}  # PyTorch class -> op, from the catalogue (SiLU is silu, its first op)
+for _name in ACTIVATION_OPS:
+    ACTIVATIONS.setdefault(op(_name).torch, _name)
 FUNCTIONAL_ACTIVATIONS = {name.lower(): op for name, op in ACTIVATIONS.items()} | {"relu_": "relu"}
 
 

@@ -78,6 +78,12 @@ class Difference:
 
 def verify(network: Network, report: Report) -> list[Difference]:
     """Run the exported module on the meta device and compare every layer's output shape and parameter count."""
+    return verify_layers(network, report)[0]
+
+
+def verify_layers(network: Network, report: Report) -> tuple[list[Difference], int]:
+    """The differences, and how many layers were compared: those that are PyTorch modules (ops written in
+    ``forward``, such as add, mul, concat and crop, have no module of their own to check)."""
     torch = require_torch()
     from convcalc.io.torch_export import module_names
 
@@ -106,7 +112,7 @@ def verify(network: Network, report: Report) -> list[Difference]:
     total = sum(p.numel() for p in model.parameters())
     if total != report.params:
         differences.append(Difference("(total)", "params", f"{report.params:,}", f"{total:,}"))
-    return differences
+    return differences, len(rows)
 
 
 def _recorder(shapes: dict[str, Shape], name: str, op: str) -> Any:

@@ -295,5 +295,4 @@ OPS: dict[str, Callable[[dict[str, Any], list[Shape]], OpResult]] = {
     **{name: op_activation for name in ACTIVATIONS},
 }
 
-MERGES = frozenset({"add", "mul", "concat"})
 

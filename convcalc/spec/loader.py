@@ -14,7 +14,7 @@ from typing import Any
 from convcalc.core.notation import parse_shape, per_dim_value
 from convcalc.errors import ConvCalcError, SpecError
 from convcalc.graph.model import NETWORK_INPUT, Network, Node
-from convcalc.ops.catalogue import OP_ARG_TYPES, canonical_op
+from convcalc.ops.catalogue import OP_ARG_TYPES, canonical_op, normalise, spellings
 from convcalc.spec.expressions import ExprError, substitute
 from convcalc.spec.limits import MAX_BLOCK_DEPTH, check_layer_count, current_limit
 from convcalc.spec.yamlnodes import Located, LocatedList, line_of, load_yaml
@@ -352,11 +352,9 @@ class Expander:
 
 
 def unknown_op_message(op_name: str, blocks: dict[str, Any]) -> str:
-    from difflib import get_close_matches
-
-    close = get_close_matches(op_name.lower(), [*OP_ARG_TYPES, *blocks], n=3)
-    hint = f"; did you mean {' or '.join(repr(name) for name in close)}?" if close else ""
-    return f"unknown op {op_name!r}{hint} (the ops are listed in docs/spec.md and `convcalc schema`)"
+    """``unknown op 'conv2' (...); did you mean 'conv2d'?`` among the ops' spellings and the spec's blocks."""
+    hint = did_you_mean(normalise(op_name), [*spellings(), *blocks])
+    return f"unknown op {op_name!r}{hint} (`convcalc ops` lists them)"
 
 
 def _located(args: dict[str, Any], key_lines: dict[str, int], line: int) -> Located:

@@ -14,7 +14,8 @@ from typing import Annotated, Any, Literal, NotRequired, Union
 from pydantic import AliasChoices, ConfigDict, Field, TypeAdapter
 from typing_extensions import TypedDict  # pydantic needs this TypedDict before Python 3.12
 
-from convcalc.ops.catalogue import OP_ARG_TYPES
+from convcalc.ops.catalogue import CATALOGUE, OP_ARG_TYPES, spellings
+from convcalc.ops.listing import arguments
 
 # strict: a wrong-typed value (`out: true`, `eps: "x"`) is an error, never converted (true would read as 1)
 PosInt = Annotated[int, Field(ge=1, strict=True)]
@@ -217,27 +218,34 @@ def json_schema() -> dict[str, Any]:
     expression = {"type": "string", "pattern": r"^\$"}
     per_dim_text = {"type": "string", "pattern": r"^\s*\d+(\s*[xX×]\s*\d+)+\s*$"}  # k: 3x5, as on the command line
     variants: list[dict[str, Any]] = []
-    for op, cls in OP_ARGS.items():
+    bodies: dict[str, Any] = {}
+    for entry in CATALOGUE:  # every spelling of every op, its arguments under their aliases too
+        cls = OP_ARGS[entry.name]
         args = TypeAdapter(cls).json_schema(schema_generator=GenerateJsonSchema)
         props = {
             name: {"anyOf": [prop, expression, *([per_dim_text] if '"array"' in repr(prop).replace("'", '"') else [])]}
             for name, prop in args.get("properties", {}).items()
         }
-        body = {"type": "object", "properties": props | common, "additionalProperties": False}
-        if args.get("required"):
-            body["required"] = args["required"]
-        if cls.__doc__:
-            body["description"] = cls.__doc__.strip()
-        variants.append(
-            {"type": "object", "properties": {op: body}, "required": [op], "additionalProperties": False}
-        )
-        if not args.get("required"):
-            variants.append({"const": op})
+        for argument in arguments(entry.args):
+            for other_name in argument.aliases:  # (not `alias`: TypeAdapter reads this frame's names)
+                props.setdefault(other_name, props[argument.name])
+        body = {"type": "object", "properties": props | common, "additionalProperties": False,
+                "description": entry.summary}  # fmt: skip
+        required = args.get("required")
+        if required:  # a required argument may be given under any of its names
+            names = {a.name: (a.name, *a.aliases) for a in arguments(entry.args)}
+            body["allOf"] = [{"anyOf": [{"required": [name]} for name in names[key]]} for key in required]
+        bodies[f"op_{entry.name}"] = body
+        for spelling in entry.spellings:
+            variants.append({"type": "object", "properties": {spelling: {"$ref": f"#/$defs/op_{entry.name}"}},
+                             "required": [spelling], "additionalProperties": False})  # fmt: skip
+            if not required:
+                variants.append({"const": spelling})
     block_use = {
         "type": "object",
         "minProperties": 1,
         "maxProperties": 1,
-        "propertyNames": {"not": {"enum": list(OP_ARGS)}},
+        "propertyNames": {"not": {"enum": spellings()}},
         "additionalProperties": {
             "type": "object",
             "properties": common | {"repeat": {"anyOf": [{"type": "integer", "minimum": 1}, expression]}},
@@ -268,7 +276,7 @@ def json_schema() -> dict[str, Any]:
             "layers": {"type": "array", "items": {"$ref": "#/$defs/layer"}, "minItems": 1},
             "expect": {"type": "object", "description": "Expectations checked by convcalc check."},
         },
-        "$defs": {"layer": layer},
+        "$defs": {"layer": layer, **bodies},
     }
 
 
