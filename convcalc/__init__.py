@@ -9,11 +9,11 @@ __version__ = "0.1.0"
 def __getattr__(name: str) -> object:
     """Network functions load on first use, so `convcalc layer` does not pay for them."""
     if name == "load_spec":
-        from convcalc.spec.loader import load
+        from convcalc.specfile.loader import load
 
         return load
     if name == "load_spec_text":
-        from convcalc.spec.loader import load_text
+        from convcalc.specfile.loader import load_text
 
         return load_text
     if name == "analyze":

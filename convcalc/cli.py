@@ -310,7 +310,7 @@ def load_spec(path: str, max_layers: str | None) -> Any:
     import os
 
     from convcalc.report.progress import working
-    from convcalc.spec import loader as specs
+    from convcalc.specfile import loader as specs
 
     with working(f"reading {os.path.basename(path)}", os.path.getsize(path) > 200_000):
         return specs.load(path, parse_max_layers(max_layers))
@@ -319,7 +319,7 @@ def load_spec(path: str, max_layers: str | None) -> Any:
 def parse_max_layers(text: str | None) -> int:
     """``--max-layers N``: a whole number >= 1; the default limit when not given."""
     from convcalc.core.notation import parse_ints
-    from convcalc.spec.limits import DEFAULT_MAX_LAYERS
+    from convcalc.specfile.limits import DEFAULT_MAX_LAYERS
 
     if text is None:
         return DEFAULT_MAX_LAYERS
@@ -446,7 +446,7 @@ def net(
         if target is None:  # a block instance (layer4.2): its output, the last of its layers
             target = next((node.index for node in reversed(graph.nodes) if explain in node.blocks), None)
         if target is None:
-            from convcalc.spec.loader import did_you_mean
+            from convcalc.specfile.loader import did_you_mean
 
             fail(f"--explain: no layer named {explain!r} in {path}{did_you_mean(explain, [n.name for n in graph.nodes])}")
         print(render.explain_output(format, report, run_core(lambda: network.backward_recursion(graph, target))))
@@ -539,7 +539,7 @@ def ops(
         wanted = canonical_op(name)
         if wanted is None:
             from convcalc.ops.catalogue import spellings
-            from convcalc.spec.loader import did_you_mean
+            from convcalc.specfile.loader import did_you_mean
 
             fail(f"no op named {name!r}{did_you_mean(name, spellings())}")
         entries = [entry for entry in entries if entry.op.name == wanted]
@@ -557,7 +557,7 @@ def ops(
 def zoo() -> None:
     """List the bundled example networks (usable by name with `convcalc net`)."""
     from convcalc.graph import analysis as network
-    from convcalc.spec import loader as specs
+    from convcalc.specfile import loader as specs
     from convcalc.zoo import bundled, names
 
     def summary(name: str) -> tuple[Any, Any]:
@@ -580,7 +580,7 @@ def schema(
     import json
 
     if output is None:
-        from convcalc.spec.schema import json_schema
+        from convcalc.specfile.schema import json_schema
 
         print(json.dumps(json_schema(), indent=2))
         return
@@ -610,7 +610,7 @@ def check(
     """Check the expectations written in specs (expect: on layers and at the top level); a CI gate."""
     from convcalc.check import check_paths, update_paths
     from convcalc.report import check_output
-    from convcalc.spec.limits import layer_limit
+    from convcalc.specfile.limits import layer_limit
 
     format = CHECK_ALIASES.get(format, format)
     if format not in CHECK_FORMATS:

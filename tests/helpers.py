@@ -78,7 +78,7 @@ def spec_text(text: str) -> str:
 
 def load_net(text: str) -> Network:
     """A spec text loaded as if from ``net.yaml``."""
-    from convcalc.spec.loader import load_text
+    from convcalc.specfile.loader import load_text
 
     return load_text(spec_text(text), SPEC_FILE)
 
@@ -115,7 +115,7 @@ def run_isolated(text: str, timeout: float) -> subprocess.CompletedProcess[str]:
 
     code = (
         "import sys\n"
-        "from convcalc.spec.loader import load_text\n"
+        "from convcalc.specfile.loader import load_text\n"
         "from convcalc.graph.analysis import analyze\n"
         "from convcalc.errors import ConvCalcError\n"
         "try:\n"
@@ -181,7 +181,7 @@ def explained_field(network: Network, name: str) -> tuple[tuple[Fraction, ...], 
 def report_of(name: str) -> Report:
     """The analysis of the bundled example ``examples/<name>.yaml``."""
     from convcalc.graph.analysis import analyze
-    from convcalc.spec.loader import load
+    from convcalc.specfile.loader import load
 
     return analyze(load(EXAMPLES / f"{name}.yaml"))
 

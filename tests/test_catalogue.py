@@ -17,8 +17,8 @@ from convcalc.ops.catalogue import CATALOGUE, LAYER_OPS, MERGES, OPS_BY_NAME, ca
 from convcalc.ops.handlers import OPS
 from convcalc.ops.listing import listing
 from convcalc.report.ops_output import ops_markdown
-from convcalc.spec._coreschemas import SCHEMAS
-from convcalc.spec.loader import load_text
+from convcalc.specfile._coreschemas import SCHEMAS
+from convcalc.specfile.loader import load_text
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()

@@ -61,10 +61,10 @@ def test_every_command_has_help_and_an_example() -> None:
 
 
 def test_generated_core_schemas_match_the_pydantic_definitions() -> None:
-    from convcalc.spec._coreschemas import SCHEMAS
-    from convcalc.spec.schema import core_schemas
+    from convcalc.specfile._coreschemas import SCHEMAS
+    from convcalc.specfile.schema import core_schemas
 
-    assert SCHEMAS == core_schemas(), "run `python -m convcalc.spec.schema` to regenerate convcalc/_coreschemas.py"
+    assert SCHEMAS == core_schemas(), "run `python -m convcalc.specfile.schema` to regenerate convcalc/_coreschemas.py"
 
 
 def test_readme_lenet5_listing_is_the_example_file() -> None:

@@ -186,7 +186,7 @@ ZOO = ("lenet5", "resnet18", "unet", "dcgan_generator", "wavenet", "googlenet", 
 
 
 def layer_names(name: str) -> list[str]:
-    from convcalc.spec import loader as spec
+    from convcalc.specfile import loader as spec
     return [node.name for node in spec.load(bundled(name)).nodes]
 
 

@@ -19,9 +19,9 @@ from helpers import HOSTILE
 from convcalc.cli import main
 from convcalc.core.notation import channels_first_hint, parse_shape, per_dim_value
 from convcalc.errors import SpecError
-from convcalc.spec import loader as specs
-from convcalc.spec.limits import DEFAULT_MAX_LAYERS, check_layer_count
-from convcalc.spec.yamlnodes import load_yaml
+from convcalc.specfile import loader as specs
+from convcalc.specfile.limits import DEFAULT_MAX_LAYERS, check_layer_count
+from convcalc.specfile.yamlnodes import load_yaml
 
 ENV = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"}
 

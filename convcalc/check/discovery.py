@@ -111,7 +111,7 @@ def decode(data: bytes, path: str | None = None) -> Source:
 
 def read_source(path: str) -> Source:
     """Read a regular file of at most the spec size limit as UTF-8 (a BOM allowed), without blocking on a FIFO."""
-    from convcalc.spec.loader import read_spec_bytes
+    from convcalc.specfile.loader import read_spec_bytes
 
     return decode(read_spec_bytes(path), path)
 

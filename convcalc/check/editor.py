@@ -140,7 +140,7 @@ def update_text(text: str, file: str | None = None, newline: str = "\n") -> tupl
     braces) or with block-style arguments (an ``expect:`` line at the arguments' indentation). Bare ops
     (``- relu``), layers inside blocks and layers with ``repeat`` are skipped: their line stands for several layers
     or none can hold the key. Comments and everything else in the file are kept byte for byte."""
-    from convcalc.spec.yamlnodes import load_yaml
+    from convcalc.specfile.yamlnodes import load_yaml
 
     network, report = load_and_analyze(text, file)
     data = load_yaml(text, file)

@@ -140,7 +140,7 @@ def _json_num(value: Fraction | int) -> int | float:
 def load_and_analyze(text: str, file: str | None = None) -> tuple[Any, Any]:
     """(network, report) of a spec's text; an analysis error becomes a SpecError of the file."""
     from convcalc.graph.analysis import analyze
-    from convcalc.spec.loader import load_text
+    from convcalc.specfile.loader import load_text
 
     network = load_text(text, file)
     try:

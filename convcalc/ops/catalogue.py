@@ -1,7 +1,7 @@
 """The op catalogue: every op a network can use, once, with everything the rest of convcalc needs to know about it.
 
 Each :class:`OpDef` gives an op's canonical name, its other spellings (PyTorch's, Keras', common ones), the
-pydantic type of its arguments (in :mod:`convcalc.spec.schema`), its category, what it costs, whether
+pydantic type of its arguments (in :mod:`convcalc.specfile.schema`), its category, what it costs, whether
 ``convcalc layer --op`` takes it (and with which options), its PyTorch module (for export, import and
 ``--verify``) and its formulas (a handler in :mod:`convcalc.ops.handlers`). Spec validation, the JSON Schema,
 ``layer``'s choices, export, import, the counting conventions, ``--verify`` and ``convcalc ops`` all read this table:
@@ -37,7 +37,7 @@ class OpDef:
 
     name: str
     category: Category
-    args: str  # the TypedDict of its arguments in convcalc.spec.schema
+    args: str  # the TypedDict of its arguments in convcalc.specfile.schema
     summary: str
     cost: str
     aliases: tuple[str, ...] = ()

@@ -57,7 +57,7 @@ def type_words(schema: dict[str, Any]) -> str:
 
 def arguments(type_name: str) -> tuple[Argument, ...]:
     """The arguments of an argument type, in the order the spec format defines them."""
-    from convcalc.spec._coreschemas import SCHEMAS
+    from convcalc.specfile._coreschemas import SCHEMAS
 
     result = []
     for name, field in SCHEMAS[type_name].get("fields", {}).items():

@@ -17,7 +17,7 @@ from helpers import ROOT, cli
 from convcalc import __version__
 from convcalc.check import check_paths
 from convcalc.check.discovery import NOT_A_SPEC
-from convcalc.spec import loader as specs
+from convcalc.specfile import loader as specs
 
 SPECS = Path(__file__).parent / "specs"
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -32,7 +32,7 @@ from convcalc.errors import ConvCalcError
 from convcalc.graph.analysis import analyze, walk
 from convcalc.graph.model import Network
 from convcalc.ops.catalogue import ACTIVATIONS
-from convcalc.spec.loader import load, load_text
+from convcalc.specfile.loader import load, load_text
 
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.yaml"))
 RESNET50 = EXAMPLES / "resnet50.yaml"

@@ -16,7 +16,7 @@ from helpers import EXAMPLES, MISALIGNED, conv_out, explained_field, field_of, l
 from convcalc import conv, deconv, maxpool
 from convcalc.graph.analysis import analyze
 from convcalc.report import render as render
-from convcalc.spec.loader import load
+from convcalc.specfile.loader import load
 
 
 def test_seed_two_stacked_3x3_see_5x5():

@@ -24,7 +24,7 @@ from convcalc.graph.analysis import analyze, backward_field, walk
 from convcalc.graph.model import NETWORK_INPUT, Network
 from convcalc.ops.catalogue import MERGES
 from convcalc.report import render as render
-from convcalc.spec.loader import load, load_text
+from convcalc.specfile.loader import load, load_text
 
 # --------------------------------------------------------------------------- LeNet-5
 

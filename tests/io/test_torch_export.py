@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from convcalc.graph.analysis import analyze
 from convcalc.graph.model import Network
 from convcalc.io.torch_export import RESERVED, export_torch
-from convcalc.spec.loader import load, load_text
+from convcalc.specfile.loader import load, load_text
 
 CANARY = Path(tempfile.gettempdir()) / f"convcalc-canary-{uuid.uuid4().hex}"
 

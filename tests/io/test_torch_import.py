@@ -10,7 +10,7 @@ import pytest
 
 from convcalc.errors import ConvCalcError
 from convcalc.graph.analysis import analyze
-from convcalc.spec.loader import load_text
+from convcalc.specfile.loader import load_text
 
 pytestmark = pytest.mark.torch
 torch = pytest.importorskip("torch")

@@ -9,7 +9,7 @@ import pytest
 from helpers import EXAMPLES
 
 from convcalc.graph.analysis import analyze
-from convcalc.spec.loader import load
+from convcalc.specfile.loader import load
 
 pytestmark = pytest.mark.torch
 torch = pytest.importorskip("torch")

@@ -10,7 +10,7 @@ from helpers import rows_of
 
 from convcalc.errors import SpecError
 from convcalc.graph.analysis import analyze
-from convcalc.spec.loader import load_text
+from convcalc.specfile.loader import load_text
 
 SE = """\
 input: 64x64x8

@@ -20,7 +20,7 @@ from helpers import EXAMPLES, channels_last, report_of, rows_by_name, run_with_h
 
 from convcalc.graph.analysis import analyze
 from convcalc.graph.model import Network
-from convcalc.spec.loader import load
+from convcalc.specfile.loader import load
 
 
 def conv_params(c_in: int, c_out: int, k: int, rank: int = 2, bias: bool = True) -> int:

@@ -1,7 +1,7 @@
-"""Spec loading (convcalc.spec.loader): every error names the file, the line and the layer; every feature of the
+"""Spec loading (convcalc.specfile.loader): every error names the file, the line and the layer; every feature of the
 format expands as documented. Errors of the YAML itself are in test_yamlnodes.py, of expressions in test_expressions.py.
 
-Specs are written inline and loaded with ``convcalc.spec.loader.load_text(text, "net.yaml")`` (or from files in tmp_path);
+Specs are written inline and loaded with ``convcalc.specfile.loader.load_text(text, "net.yaml")`` (or from files in tmp_path);
 the line numbers in the expectations are counted in the texts below (line 1 is the first line of the text).
 """
 
@@ -17,7 +17,7 @@ from helpers import EXAMPLES, SPEC_FILE, check_error, layer_names, load_net, nod
 from convcalc.errors import ConvCalcError, SpecError
 from convcalc.graph.analysis import analyze
 from convcalc.graph.model import NETWORK_INPUT
-from convcalc.spec.loader import load, load_text
+from convcalc.specfile.loader import load, load_text
 
 # --------------------------------------------------------------------------- the top level (no layer yet)
 
@@ -340,7 +340,7 @@ def run_isolated(text: str, timeout: float) -> subprocess.CompletedProcess[str]:
     """Load and analyse a spec in a child process with a time limit (a hang must fail the test, not stall it)."""
     code = (
         "import sys\n"
-        "from convcalc.spec.loader import load_text\n"
+        "from convcalc.specfile.loader import load_text\n"
         "from convcalc.graph.analysis import analyze\n"
         "from convcalc.errors import ConvCalcError\n"
         "try:\n"

@@ -1,4 +1,4 @@
-"""Block arguments and expressions in specs (convcalc.spec.expressions): ``$name`` and ``${expression}``, evaluated
+"""Block arguments and expressions in specs (convcalc.specfile.expressions): ``$name`` and ``${expression}``, evaluated
 safely; every bad expression is a SpecError naming the line and the layer, and none may run away.
 """
 

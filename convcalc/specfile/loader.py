@@ -1,4 +1,4 @@
-"""Network specs: read YAML, validate (pydantic-core schemas generated from :mod:`convcalc.spec.schema`), expand
+"""Network specs: read YAML, validate (pydantic-core schemas generated from :mod:`convcalc.specfile.schema`), expand
 blocks and repeats, resolve ``from:`` references and return the layers as a flat graph in topological order.
 
 Every error is a :class:`~convcalc.errors.SpecError` carrying the file, the line and the layer's name.
@@ -15,9 +15,9 @@ from convcalc.core.notation import parse_shape, per_dim_value
 from convcalc.errors import ConvCalcError, SpecError
 from convcalc.graph.model import NETWORK_INPUT, Network, Node
 from convcalc.ops.catalogue import OP_ARG_TYPES, canonical_op, normalise, spellings
-from convcalc.spec.expressions import ExprError, substitute
-from convcalc.spec.limits import MAX_BLOCK_DEPTH, check_layer_count, current_limit
-from convcalc.spec.yamlnodes import Located, LocatedList, line_of, load_yaml
+from convcalc.specfile.expressions import ExprError, substitute
+from convcalc.specfile.limits import MAX_BLOCK_DEPTH, check_layer_count, current_limit
+from convcalc.specfile.yamlnodes import Located, LocatedList, line_of, load_yaml
 
 LAYER_KEYS = ("name", "from", "repeat", "if", "trainable", "expect")
 
@@ -32,7 +32,7 @@ def validator(type_name: str) -> Any:
     if type_name not in _validators:
         from pydantic_core import SchemaValidator
 
-        from convcalc.spec._coreschemas import SCHEMAS
+        from convcalc.specfile._coreschemas import SCHEMAS
 
         _validators[type_name] = SchemaValidator(SCHEMAS[type_name])
         _aliases[type_name] = {
@@ -75,7 +75,7 @@ def known_keys(type_name: str) -> list[str]:
 
 
 def _field_names(type_name: str) -> list[str]:
-    from convcalc.spec._coreschemas import SCHEMAS
+    from convcalc.specfile._coreschemas import SCHEMAS
 
     return list(SCHEMAS[type_name].get("fields", {}))
 

@@ -1,4 +1,4 @@
-"""Reading the YAML (convcalc.spec.yamlnodes): syntax errors, duplicate keys, tags and merge keys refused, alias bombs
+"""Reading the YAML (convcalc.specfile.yamlnodes): syntax errors, duplicate keys, tags and merge keys refused, alias bombs
 stopped; every error names the file and the line, before any layer exists.
 
 Specs are written inline and loaded as ``net.yaml``; the line numbers in the expectations are counted in the texts
@@ -13,7 +13,7 @@ import pytest
 from helpers import SPEC_FILE, check_error, layer_names, load_net, spec_failure
 
 from convcalc.errors import SpecError
-from convcalc.spec.loader import load_text
+from convcalc.specfile.loader import load_text
 
 
 def test_yaml_syntax_error_points_at_the_line():

@@ -1,1 +1,0 @@
-"""The spec format: YAML with line numbers, expressions, schemas, limits, loading and expansion into a graph."""
