@@ -419,7 +419,7 @@ def net(
         if convention != "convcalc":
             from convcalc.conventions.counters import with_convention
 
-            report = with_convention(report, graph, convention)
+            report = with_convention(report, convention)
         return graph, report, None if folding is None else folding[0]
 
     graph, report, folding = run_core(compute)
@@ -428,14 +428,14 @@ def net(
     if compare:
         from convcalc.conventions.counters import compare as compare_conventions
 
-        print(render.compare_output(format, report, run_core(lambda: compare_conventions(graph))))
+        print(render.compare_output(format, report, run_core(lambda: compare_conventions(report))))
         return
     if verify:
         from convcalc.io.torch_verify import verify_layers
         from convcalc.report.progress import working
 
         with working("building the spec in PyTorch (meta device) and comparing every layer"):
-            differences, checked = run_core(lambda: verify_layers(graph, report))
+            differences, checked = run_core(lambda: verify_layers(report))
         print(render.verify_output(format, report, differences, checked))
         if differences:
             raise typer.Exit(1)
@@ -449,7 +449,7 @@ def net(
             from convcalc.specfile.loader import did_you_mean
 
             fail(f"--explain: no layer named {explain!r} in {path}{did_you_mean(explain, [n.name for n in graph.nodes])}")
-        print(render.explain_output(format, report, run_core(lambda: network.backward_recursion(graph, target))))
+        print(render.explain_output(format, report, run_core(lambda: network.backward_recursion(report, target))))
         return
     if format == "json":
         print(render.net_json(report, folding))

@@ -164,10 +164,10 @@ def field_of(row: Any) -> tuple[tuple[Fraction, ...], tuple[Fraction, ...], tupl
 
 def explained_field(network: Network, name: str) -> tuple[tuple[Fraction, ...], tuple[Fraction, ...]] | str:
     """The last line of convcalc's backward recursion, parsed: (size, start), or "whole"."""
-    from convcalc.graph.analysis import backward_field
+    from convcalc.graph.analysis import analyze, backward_field
 
     target = next(node.index for node in network.nodes if node.name == name)
-    last = backward_field(network, target)[-1]
+    last = backward_field(analyze(network), target)[-1]
     if last.startswith("Receptive field: the whole input"):
         return "whole"
     found = re.fullmatch(r"Receptive field at the input: (\S+) \(start (\S+)\)", last)

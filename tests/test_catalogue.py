@@ -84,7 +84,7 @@ def test_verify_counts_only_the_layers_it_can_check():
         "input: 8x8x4\nlayers:\n  - conv: {out: 4, k: 3, p: 1, name: a}\n  - mul: {from: [input, a]}\n"
         "  - crop: {p: 1}\n  - relu\n"
     )
-    differences, checked = verify_layers(network, analyze(network))
+    differences, checked = verify_layers(analyze(network))
     assert differences == [] and checked == 2  # conv and relu; mul and crop have no module
 
 

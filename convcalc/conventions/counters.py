@@ -42,10 +42,10 @@ from convcalc.errors import ConvCalcError
 from convcalc.ops.catalogue import ACTIVATIONS, Category, ops_in
 
 if TYPE_CHECKING:  # the network modules load only when a network is counted (`convcalc layer` needs none)
-    from convcalc.graph.analysis import Report, Step
+    from convcalc.graph.analysis import Report, Row
     from convcalc.graph.model import Network
 
-    Steps = Union[Network, Sequence[Step]]
+    Rows = Union[Report, Network, Sequence[Row]]
 
 CONVENTIONS = ("convcalc", "torchinfo", "fvcore", "ptflops", "thop")
 CATEGORIES = ("conv weights", "bias", "linear", "normalisation", "activation", "pooling", "elementwise add", "other")
@@ -148,13 +148,15 @@ def _spec_facts(spec: object) -> tuple[tuple[int, ...], tuple[tuple[int, int], .
     return kernel, pads, groups, bias
 
 
-def layer_of_step(step: Step) -> Layer:
-    """The rules' view of one node of a walked network."""
-    node, result = step.node, step.result
+def layer_of_row(row: Row) -> Layer:
+    """The rules' view of one layer of an analysed network: its node's arguments, input shapes and op result, as
+    the report keeps them (nothing is recomputed)."""
+    node, result = row.node, row.result
+    assert node is not None and result is not None, "rows made by analyze() carry their node and result"
     kernel, pads, groups, bias = _spec_facts(result.layer.spec if result.layer is not None else None)
     if node.op == "linear":
         bias = node.args.get("bias", True)
-    return Layer(node.op, step.input_shapes, result.output_shape, node.args, kernel, pads, groups, bias)
+    return Layer(node.op, row.input_shapes, result.output_shape, node.args, kernel, pads, groups, bias)
 
 
 def layer_of_result(result: LayerResult) -> Layer:
@@ -513,9 +515,9 @@ def rule_description(convention: str, op: str) -> str:
     return " ".join((rule.__doc__ or "").replace("``", "").split())
 
 
-def breakdown(convention: str, step: Step) -> dict[str, int]:
-    """Category -> count of one node of a walked network, at batch 1, under ``convention``."""
-    return layer_breakdown(convention, layer_of_step(step))
+def breakdown(convention: str, row: Row) -> dict[str, int]:
+    """Category -> count of one layer of a report, at batch 1, under ``convention``."""
+    return layer_breakdown(convention, layer_of_row(row))
 
 
 def result_breakdown(convention: str, result: LayerResult) -> dict[str, int]:
@@ -523,21 +525,19 @@ def result_breakdown(convention: str, result: LayerResult) -> dict[str, int]:
     return layer_breakdown(convention, layer_of_result(result))
 
 
-def macs(convention: str, step: Step) -> int:
-    """One node's count at batch 1 under ``convention``: the sum of its breakdown."""
-    return sum(breakdown(convention, step).values())
-
-
-def _steps(network: Steps) -> Sequence[Step]:
-    from convcalc.graph.analysis import walk
+def _rows(source: Rows) -> Sequence[Row]:
+    """A report's rows; a bare Network is analysed once (the rules read what the analysis computed)."""
+    from convcalc.graph.analysis import Report, analyze
     from convcalc.graph.model import Network
 
-    return walk(network) if isinstance(network, Network) else network
+    if isinstance(source, Network):
+        source = analyze(source)
+    return source.rows if isinstance(source, Report) else source
 
 
-def network_breakdown(convention: str, network: Steps) -> list[dict[str, int]]:
-    """Every node's breakdown at batch 1, in topological order (a Network is walked; walked steps are reused)."""
-    return [breakdown(convention, step) for step in _steps(network)]
+def network_breakdown(convention: str, network: Rows) -> list[dict[str, int]]:
+    """Every layer's breakdown at batch 1, in topological order."""
+    return [breakdown(convention, row) for row in _rows(network)]
 
 
 def sum_breakdowns(breakdowns: Iterable[Mapping[str, int]]) -> dict[str, int]:
@@ -548,27 +548,27 @@ def sum_breakdowns(breakdowns: Iterable[Mapping[str, int]]) -> dict[str, int]:
     return total
 
 
-def totals(convention: str, network: Steps) -> dict[str, int]:
+def totals(convention: str, network: Rows) -> dict[str, int]:
     """Category -> the network's count at batch 1 under ``convention``."""
     return sum_breakdowns(network_breakdown(convention, network))
 
 
-def total_macs(convention: str, network: Steps) -> int:
+def total_macs(convention: str, network: Rows) -> int:
     """The network's count at batch 1 under ``convention``: the number that tool reports for it."""
     return sum(totals(convention, network).values())
 
 
-def compare(network: Steps) -> dict[str, dict[str, int]]:
-    """Convention -> category -> count at batch 1, for every convention (the network is walked once)."""
-    steps = _steps(network)
-    return {convention: totals(convention, steps) for convention in CONVENTIONS}
+def compare(network: Rows) -> dict[str, dict[str, int]]:
+    """Convention -> category -> count at batch 1, for every convention, from one report."""
+    rows = _rows(network)
+    return {convention: totals(convention, rows) for convention in CONVENTIONS}
 
 
-def with_convention(report: Report, network: Network, convention: str) -> Report:
+def with_convention(report: Report, convention: str) -> Report:
     """The report with every layer's MACs counted under ``convention`` (times the report's batch)."""
     from dataclasses import replace
 
-    counts = network_breakdown(check_convention(convention), network)
+    counts = network_breakdown(check_convention(convention), report)
     rows = tuple(replace(row, macs=sum(c.values()) * report.batch) for row, c in zip(report.rows, counts))
     return replace(report, rows=rows, convention=convention)
 

@@ -41,6 +41,10 @@ class Row:
     blocks: tuple[str, ...]
     input_shapes: tuple[Shape, ...] = ()
     spec: LayerSpec | None = dataclass_field(default=None, compare=False, repr=False)  # resolved conv/deconv/pooling
+    # what every reader of the report needs and must not recompute: the node (validated arguments, inputs as
+    # indices) and its op's result at batch 1 (local field step: kernel, jump, offset; the resolved layer)
+    node: Node | None = dataclass_field(default=None, compare=False, repr=False)
+    result: OpResult | None = dataclass_field(default=None, compare=False, repr=False)
 
     def to_dict(self, input_spatial: Shape = ()) -> dict[str, Any]:
         """One row of the JSON contract; the same keys as `layer` for what both know (see the README)."""
@@ -80,6 +84,7 @@ class Report:
     batch: int
     dtype: str
     convention: str = "convcalc"  # how `macs` are counted (see convcalc.conventions.counters)
+    file: str | None = None  # the spec it was read from
 
     @property
     def output_shape(self) -> Shape:
@@ -148,7 +153,7 @@ def node_error(network: Network, node: Node, error: ConvCalcError) -> SpecError:
 
 @dataclass(frozen=True)
 class Step:
-    """One node with its input shapes and what its op computed."""
+    """One node with its input shapes and what its op computed (the part of a :class:`Row` the walk makes)."""
 
     node: Node
     input_shapes: tuple[Shape, ...]
@@ -156,7 +161,8 @@ class Step:
 
 
 def walk(network: Network) -> list[Step]:
-    """Apply every op in topological order; errors name the file, line and layer."""
+    """Apply every op in topological order; errors name the file, line and layer. Only :func:`analyze` walks:
+    every other reader takes the report's rows, which carry the same node, input shapes and result."""
     shapes: list[Shape] = []
     steps: list[Step] = []
     for node in network.nodes:
@@ -211,9 +217,11 @@ def analyze(network: Network, batch: int = 1, dtype: str = "float32") -> Report:
                 blocks=node.blocks,
                 input_shapes=step.input_shapes,
                 spec=result.layer.spec if result.layer is not None else None,
+                node=node,
+                result=result,
             )
         )
-    return Report(network.name, network.input_shape, tuple(rows), batch, dtype)
+    return Report(network.name, network.input_shape, tuple(rows), batch, dtype, file=network.file)
 
 
 def layer_field(
@@ -285,11 +293,11 @@ def _back_step(node: Any, result: OpResult, size: tuple[Fraction, ...], start: t
     )  # fmt: skip
 
 
-def backward_recursion(network: Network, target: int) -> Backward:
+def backward_recursion(report: Report, target: int) -> Backward:
     """Intervals (size r, start u) of output unit 0 of layer ``target``, carried back through every path to the
-    input; merges take the hull."""
-    results = [step.result for step in walk(network)]
-    rank = len(network.input_shape) - 1
+    input; merges take the hull. Reads each row's local step (kernel, jump, offset) from the report."""
+    rows = report.rows
+    rank = len(report.input_shape) - 1
     one, zero = (Fraction(1),) * rank, (Fraction(0),) * rank
     spans: dict[int, Interval] = {target: (one, zero)}
     steps: list[BackStep] = []
@@ -297,15 +305,15 @@ def backward_recursion(network: Network, target: int) -> Backward:
         if index not in spans:
             continue
         size, start = spans.pop(index)
-        step = _back_step(network.nodes[index], results[index], size, start)
+        step = _back_step(rows[index].node, rows[index].result, size, start)
         steps.append(step)
         if step.whole:
-            return Backward(network.nodes[target].name, tuple(steps), (), (), True, network.input_shape[:-1])
-        for source in network.nodes[index].inputs:
+            return Backward(rows[target].name, tuple(steps), (), (), True, report.input_shape[:-1])
+        for source in rows[index].node.inputs:  # type: ignore[union-attr]
             back = (step.size_in, step.start_in)
             spans[source] = _hull(spans[source], back) if source in spans else back
     size, start = spans.get(NETWORK_INPUT, (one, zero))
-    return Backward(network.nodes[target].name, tuple(steps), size, start, False, network.input_shape[:-1])
+    return Backward(rows[target].name, tuple(steps), size, start, False, report.input_shape[:-1])
 
 
 def backward_lines(recursion: Backward) -> list[str]:
@@ -333,9 +341,9 @@ def backward_lines(recursion: Backward) -> list[str]:
     return lines
 
 
-def backward_field(network: Network, target: int) -> list[str]:
+def backward_field(report: Report, target: int) -> list[str]:
     """The seeds' backward recursion from layer ``target`` to the input, as explanation lines."""
-    return backward_lines(backward_recursion(network, target))
+    return backward_lines(backward_recursion(report, target))
 
 
 def backward_dict(recursion: Backward) -> dict[str, Any]:

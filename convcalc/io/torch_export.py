@@ -16,12 +16,13 @@ import ast
 import keyword
 import math
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from convcalc import __version__
 from convcalc.core.notation import format_shape
 from convcalc.errors import ConvCalcError
-from convcalc.graph.analysis import Step, walk
+from convcalc.graph.analysis import Report, Row, analyze
 from convcalc.graph.model import NETWORK_INPUT, Network
 from convcalc.ops.catalogue import ACTIVATIONS, CATALOGUE, op
 
@@ -102,12 +103,12 @@ def _torch_pads(pads: tuple[tuple[int, int], ...]) -> tuple[int, ...]:
     return tuple(value for pair in reversed(pads) for value in pair)
 
 
-def _windows(step: Step) -> tuple[Any, ...]:
+def _windows(step: Row) -> tuple[Any, ...]:
     assert step.result.layer is not None and step.result.layer.spec is not None
     return step.result.layer.spec.windows  # type: ignore[union-attr]
 
 
-def module_code(step: Step) -> str | None:
+def module_code(step: Row) -> str | None:
     """The constructor of the node's module, or None for ops done in ``forward`` (add, concat)."""
     node, result = step.node, step.result
     args, shape = node.args, step.input_shapes[0]
@@ -192,7 +193,7 @@ def module_code(step: Step) -> str | None:
     raise ConvCalcError(f"cannot export op {op!r} to PyTorch", None)
 
 
-def merge_expression(step: Step, inputs: list[str]) -> str:
+def merge_expression(step: Row, inputs: list[str]) -> str:
     """Ops written in ``forward`` itself: sums, products, concatenation, cropping by slicing."""
     op = step.node.op
     if op == "add":
@@ -257,9 +258,14 @@ def submodule_paths(names: list[str]) -> dict[str, str]:
     return paths
 
 
-def module_names(network: Network) -> dict[str, str]:
+def module_names(source: Network | Report) -> dict[str, str]:
     """Spec layer name -> submodule path in the exported module, for every layer that is a submodule."""
-    return submodule_paths([step.node.name for step in walk(network) if step.node.op not in FORWARD_OPS])
+    return submodule_paths([row.name for row in as_report(source).rows if row.op not in FORWARD_OPS])
+
+
+def as_report(source: Network | Report) -> Report:
+    """The analysis the exporter reads (its resolved padding, windows and shapes); a Network is analysed once."""
+    return source if isinstance(source, Report) else analyze(source)
 
 
 def is_attribute(part: str) -> bool:
@@ -282,7 +288,7 @@ def attach(parts: tuple[str, ...], code: str) -> str:
     return f"self.add_module({last!r}, {code})"
 
 
-def init_lines(steps: list[Step], codes: dict[int, str], paths: dict[str, str]) -> list[str]:
+def init_lines(steps: Sequence[Row], codes: dict[int, str], paths: dict[str, str]) -> list[str]:
     """``__init__``'s body: containers (plain ``nn.Module()``) before the layers nested in them."""
     lines: list[str] = []
     containers: set[tuple[str, ...]] = set()
@@ -298,7 +304,7 @@ def init_lines(steps: list[Step], codes: dict[int, str], paths: dict[str, str]) 
     return lines
 
 
-def forward_lines(steps: list[Step], codes: dict[int, str], paths: dict[str, str]) -> list[str]:
+def forward_lines(steps: Sequence[Row], codes: dict[int, str], paths: dict[str, str]) -> list[str]:
     """``forward``'s body: one assignment per layer, then the return."""
     taken = set(TAKEN_VARIABLES)
     variables: dict[int, str] = {NETWORK_INPUT: "x"}
@@ -319,7 +325,7 @@ def forward_lines(steps: list[Step], codes: dict[int, str], paths: dict[str, str
     return lines
 
 
-def module_codes(steps: list[Step]) -> dict[int, str]:
+def module_codes(steps: Sequence[Row]) -> dict[int, str]:
     """Node index -> constructor source, for every node that is a submodule."""
     codes = {}
     for step in steps:
@@ -343,7 +349,7 @@ def docstring(lines: list[str]) -> str:
     return '"""' + body.replace("\\", "\\\\").replace('"', '\\"') + '\n"""'
 
 
-def header(network: Network, renamed: dict[str, str]) -> list[str]:
+def header(network: Report, renamed: dict[str, str]) -> list[str]:
     """The module docstring's lines: where it comes from, the input, and how renamed layers appear."""
     channels_first = (network.input_shape[-1], *network.input_shape[:-1])
     lines = [
@@ -364,9 +370,11 @@ def renamed_lines(renamed: dict[str, str]) -> list[str]:
     return ["RENAMED = {", *(f"    {name!r}: {path!r}," for name, path in renamed.items()), "}", "", ""]
 
 
-def export_torch(network: Network) -> str:
-    """Python source of an ``nn.Module`` equivalent to the spec, checked to compile."""
-    steps = walk(network)
+def export_torch(source: Network | Report) -> str:
+    """Python source of an ``nn.Module`` equivalent to the spec, checked to compile; built from the analysis's rows
+    (each with its node, input shapes and resolved layer), so nothing is recomputed here."""
+    network = as_report(source)
+    steps = network.rows
     codes = module_codes(steps)
     paths = submodule_paths([step.node.name for step in steps if step.node.index in codes])
     renamed = {name: path for name, path in paths.items() if name != path}

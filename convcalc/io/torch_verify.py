@@ -30,7 +30,7 @@ def require_torch() -> Any:
     return torch
 
 
-def build_module(network: Network, device: str = "meta") -> Any:
+def build_module(network: Network | Report, device: str = "meta") -> Any:
     """Execute the exported source and instantiate the module (on the meta device: no memory for weights)."""
     torch = require_torch()
     from convcalc.io.torch_export import class_name, export_torch
@@ -76,25 +76,25 @@ class Difference:
     torch: str
 
 
-def verify(network: Network, report: Report) -> list[Difference]:
+def verify(report: Report) -> list[Difference]:
     """Run the exported module on the meta device and compare every layer's output shape and parameter count."""
-    return verify_layers(network, report)[0]
+    return verify_layers(report)[0]
 
 
-def verify_layers(network: Network, report: Report) -> tuple[list[Difference], int]:
+def verify_layers(report: Report) -> tuple[list[Difference], int]:
     """The differences, and how many layers were compared: those that are PyTorch modules (ops written in
     ``forward``, such as add, mul, concat and crop, have no module of their own to check)."""
     torch = require_torch()
     from convcalc.io.torch_export import module_names
 
-    model = build_module(network)
-    paths = module_names(network)
+    model = build_module(report)
+    paths = module_names(report)
     modules = dict(model.named_modules())
     rows = [row for row in report.rows if paths.get(row.name) in modules]
     layers = {row.name: modules[paths[row.name]] for row in rows}
     shapes: dict[str, Shape] = {}
     handles = [layers[row.name].register_forward_hook(_recorder(shapes, row.name, row.op)) for row in rows]
-    spatial, channels = network.input_shape[:-1], network.input_shape[-1]
+    spatial, channels = report.input_shape[:-1], report.input_shape[-1]
     with torch_errors("run"), torch.no_grad():
         model(torch.empty(1, channels, *spatial, device="meta"))
     for handle in handles:

@@ -52,7 +52,7 @@ def test_verify_passes_on_an_example() -> None:
 def test_verify_prints_differences_and_exits_1(monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("torch")
     import convcalc.io.torch_verify as bridge
-    monkeypatch.setattr(bridge, "verify_layers", lambda network, report: ([bridge.Difference("C3", "params", "2,416", "2,400")], 7))
+    monkeypatch.setattr(bridge, "verify_layers", lambda report: ([bridge.Difference("C3", "params", "2,416", "2,400")], 7))
     result = cli("net", "lenet5", "--verify")
     assert result.exit_code == 1
     assert "C3     params  2,416     2,400" in result.stdout

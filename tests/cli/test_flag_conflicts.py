@@ -148,7 +148,7 @@ def one_difference(monkeypatch: pytest.MonkeyPatch) -> None:
     """PyTorch disagrees on one layer (the bridge is replaced: convcalc and PyTorch agree on every real spec)."""
     import convcalc.io.torch_verify as bridge
     difference = bridge.Difference("C1", "params", "156", "157")
-    monkeypatch.setattr(bridge, "verify_layers", lambda network, report: ([difference], 7))
+    monkeypatch.setattr(bridge, "verify_layers", lambda report: ([difference], 7))
 
 
 def test_verify_differences_in_every_format(one_difference: None) -> None:

@@ -415,7 +415,7 @@ def exercise(text: str) -> None:
         render.net_markdown(report, 1)
         render.total_lines(report)
         if network.nodes:
-            backward_field(network, len(network.nodes) - 1)
+            backward_field(analyze(network), len(network.nodes) - 1)
     except ConvCalcError:
         pass
 

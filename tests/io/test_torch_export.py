@@ -150,7 +150,7 @@ def test_names_of_module_attributes_are_renamed_and_documented(name: str, tmp_pa
     assert isinstance(model.get_submodule(name + "_"), torch.nn.Conv2d)
     assert model(torch.zeros(1, 2, 4, 4)).shape == (1, 2, 4, 4)
     assert set(model.state_dict()) == {f"{n}.{p}" for n in ("c1", name + "_", "c2") for p in ("weight", "bias")}
-    assert verify(network, analyze(network)) == []
+    assert verify(analyze(network)) == []
 
 
 @pytest.mark.torch
@@ -186,7 +186,7 @@ def test_a_name_that_is_both_a_layer_and_a_prefix_gets_its_own_path(tmp_path: Pa
     network = load_text(spec_text(["a", "a.b", "c.d", "c", "e..f", ".g"]))
     module = import_source(export_torch(network), tmp_path)
     assert module.RENAMED == {"a.b": "a_.b", "c": "c_", "e..f": "e._.f", ".g": "_.g"}
-    assert verify(network, analyze(network)) == []
+    assert verify(analyze(network)) == []
 
 
 # --------------------------------------------------------------------------- export checks itself; verify is one line
@@ -284,7 +284,7 @@ def test_any_names_export_to_a_module_that_compiles_runs_and_keeps_them(names: l
     assert len(set(paths)) == len(names)
     assert set(model.state_dict()) == {f"{path}.{p}" for path in paths for p in ("weight", "bias")}
     assert not set(expected_kept(names, torch_module_attributes())) & set(renamed)
-    assert verify(network, analyze(network)) == []
+    assert verify(analyze(network)) == []
     assert not CANARY.exists()
 
 

@@ -140,7 +140,7 @@ def test_import_then_net_reproduces_the_model(models: Path, factory: str, shape:
     params, output = torch_numbers(load_target(f"{models}:{factory}"), shape)
     assert report.params == params
     assert report.output_shape == output
-    assert verify(network, report) == []  # and every layer's shape, through the exported module
+    assert verify(report) == []  # and every layer's shape, through the exported module
 
 
 def test_import_resnet18_gives_torchvisions_count_and_names(models: Path) -> None:
@@ -192,4 +192,4 @@ def test_import_real_torchvision_models(model: str, tmp_path: Path) -> None:
     report = analyze(network)
     expected = getattr(torchvision.models, model)(**({"aux_logits": False, "init_weights": False} if model == "googlenet" else {}))
     assert report.params == sum(p.numel() for p in expected.parameters())
-    assert verify(network, report) == []
+    assert verify(report) == []

@@ -73,7 +73,7 @@ def test_mul_and_crop_export_and_verify_in_torch() -> None:
     source = export_torch(network)
     assert "skip = x[:, :, 2:62, 2:62]" in source
     assert "scaled = cat * gate" in source
-    assert verify(network, analyze(network)) == []
+    assert verify(analyze(network)) == []
     import torch
 
     model = build_module(network, "cpu")
