@@ -33,7 +33,8 @@ def require_torch() -> Any:
 def build_module(network: Network | Report, device: str = "meta") -> Any:
     """Execute the exported source and instantiate the module (on the meta device: no memory for weights)."""
     torch = require_torch()
-    from convcalc.io.torch_export import class_name, export_torch
+    from convcalc.io.torch_export import export_torch
+    from convcalc.io.torch_names import class_name
 
     source = export_torch(network)
     namespace: dict[str, Any] = {"__name__": "convcalc_export"}

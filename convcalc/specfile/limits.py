@@ -1,6 +1,6 @@
 """The expanded size of a spec, counted before anything is expanded, so that a spec of a billion layers fails at once.
 
-The count follows the expansion in :mod:`convcalc.specfile.loader`: an op entry is ``repeat`` layers; a block entry is the sum
+The count follows the expansion in :mod:`convcalc.specfile.expansion`: an op entry is ``repeat`` layers; a block entry is the sum
 of its instances' layers, each instance at least one (so work is bounded even for empty instances). A block whose
 ``repeat:`` and ``if:`` fields use no ``$`` expression has the same size for every argument, so it is counted once.
 An entry the count cannot evaluate counts as one layer: the expansion reports its error where it finds it.

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from helpers import EXAMPLES, RESNET50_MACS
 
-from convcalc.conventions import counters as conventions
-from convcalc.conventions.counters import (
-    CATEGORIES,
+from convcalc.conventions import counting as conventions
+from convcalc.conventions.base import CATEGORIES
+from convcalc.conventions.counting import (
     CONVENTIONS,
     compare,
     network_breakdown,

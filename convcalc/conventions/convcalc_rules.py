@@ -1,0 +1,35 @@
+"""convcalc's own convention: the multiply-accumulates of the weights, biases and everything else excluded (their
+FLOPs are counted apart)."""
+
+from __future__ import annotations
+
+from convcalc.conventions.base import POOLING, RESHAPES, Layer, Rule, Tool, zero
+from convcalc.ops.catalogue import ACTIVATIONS
+
+TOOL = Tool("convcalc", "", "MACs", "convcalc net SPEC")
+
+
+def ours_conv(layer: Layer) -> dict[str, int]:
+    """conv: output positions x C_out x (C_in/g) x prod(k); bias excluded."""
+    return {"conv weights": layer.out_positions * layer.weights}
+
+
+def ours_deconv(layer: Layer) -> dict[str, int]:
+    """Transposed conv: per *input* position, input positions x C_in x (C_out/g) x prod(k); bias excluded."""
+    return {"conv weights": layer.in_positions * layer.weights}
+
+
+def ours_linear(layer: Layer) -> dict[str, int]:
+    """linear: rows x in x out (every position of a (..., in) input is a row); bias excluded."""
+    return {"linear": layer.in_positions * layer.in_channels * layer.out_channels}
+
+
+RULES: dict[str, Rule] = {
+    "conv": ours_conv,
+    "deconv": ours_deconv,
+    "linear": ours_linear,
+    **dict.fromkeys(
+        ("bn", "prelu", "softmax", "upsample", "add", "mul", *ACTIVATIONS, *POOLING, *RESHAPES),
+        zero("convcalc's MACs are the multiply-accumulates of the weights (their FLOPs are counted apart)"),
+    ),
+}

@@ -1,0 +1,69 @@
+"""fvcore 0.1.5.post20221221: ``fvcore.nn.FlopCountAnalysis(model.eval(), x).total()``, a handle per traced aten op
+(conv, linear, batch norm, adaptive average pooling, upsampling); every other op is ignored or unsupported."""
+
+from __future__ import annotations
+
+from convcalc.conventions.base import RESHAPES, Layer, Rule, Tool, zero
+from convcalc.ops.catalogue import ACTIVATIONS
+
+TOOL = Tool("fvcore", "0.1.5.post20221221", "flops", "fvcore.nn.FlopCountAnalysis(model.eval(), x).total()")
+
+
+def fvcore_conv(layer: Layer) -> dict[str, int]:
+    """``conv_flop_jit`` on ``aten::_convolution``: prod(weight shape) x output positions; bias ignored."""
+    return {"conv weights": layer.out_positions * layer.weights}
+
+
+def fvcore_deconv(layer: Layer) -> dict[str, int]:
+    """``conv_flop_jit``, transposed: prod(weight shape) x *input* positions (as ours); bias ignored."""
+    return {"conv weights": layer.in_positions * layer.weights}
+
+
+def fvcore_linear(layer: Layer) -> dict[str, int]:
+    """``linear_flop_jit`` on ``aten::linear``: prod(input shape) x out (all rows); bias ignored."""
+    return {"linear": layer.in_elements * layer.out_channels}
+
+
+def fvcore_bn(layer: Layer) -> dict[str, int]:
+    """``batchnorm_flop_jit``: in eval mode input elements x (2 with ``affine``, else 1). Without running statistics
+    ``F.batch_norm`` runs in training mode even in eval, and fvcore then counts x5 (affine) or x4. (A model left in
+    training mode is counted x5 everywhere: convcalc assumes ``model.eval()``.)"""
+    affine = layer.args.get("affine", True)
+    if layer.args.get("track_running_stats", True):
+        return {"normalisation": layer.in_elements * (2 if affine else 1)}
+    return {"normalisation": layer.in_elements * (5 if affine else 4)}
+
+
+def fvcore_adaptive_avgpool(layer: Layer) -> dict[str, int]:
+    """``aten::adaptive_avg_pool2d``: input elements x 1. Only the 2-D op has a handle: 1-D and 3-D adaptive average
+    pooling are unsupported ops, counted 0 (with a warning)."""
+    return {"pooling": layer.in_elements} if len(layer.input_shape) == 3 else {}
+
+
+FVCORE_UPSAMPLE = {"nearest": 1, "bilinear": 4}  # aten::upsample_nearest2d, aten::upsample_bilinear2d
+
+
+def fvcore_upsample(layer: Layer) -> dict[str, int]:
+    """``aten::upsample_nearest2d``: output elements x 1; ``aten::upsample_bilinear2d``: x 4. Other modes and
+    1-D or 3-D upsampling are unsupported ops: 0."""
+    if len(layer.input_shape) != 3:
+        return {}
+    return {"other": layer.out_elements * FVCORE_UPSAMPLE.get(layer.args.get("mode", "nearest"), 0)}
+
+
+RULES: dict[str, Rule] = {
+    "conv": fvcore_conv,
+    "deconv": fvcore_deconv,
+    "linear": fvcore_linear,
+    "bn": fvcore_bn,
+    "adaptive_avgpool": fvcore_adaptive_avgpool,
+    "global_avgpool": fvcore_adaptive_avgpool,  # exported as AdaptiveAvgPoolNd(1)
+    "upsample": fvcore_upsample,
+    **dict.fromkeys(
+        ("maxpool", "avgpool", "adaptive_maxpool", "global_maxpool", "prelu", "softmax", *ACTIVATIONS),
+        zero("no handle for the aten op (aten::relu and aten::relu_ are ignored, the others reported unsupported)"),
+    ),
+    "add": zero("aten::add and aten::add_ have no handle (reported unsupported)"),
+    "mul": zero("aten::mul has no handle (reported unsupported)"),
+    **dict.fromkeys(RESHAPES, zero("ignored or unsupported aten op (flatten, dropout, cat, constant_pad_nd)")),
+}

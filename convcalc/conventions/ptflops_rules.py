@@ -1,0 +1,96 @@
+"""ptflops 0.7.5: ``get_model_complexity_info(model, (C, H, W), as_strings=False)[0]`` with its default backend,
+``pytorch``, and functional counting on (its README says ``aten`` is the default, its code does not): a hook per
+module in ``MODULES_MAPPING`` plus the patched functionals its ``forward`` calls."""
+
+from __future__ import annotations
+
+from convcalc.conventions.base import POOLING, RESHAPES, Layer, Rule, Tool, zero
+from convcalc.ops.catalogue import ACTIVATIONS
+
+TOOL = Tool(
+    "ptflops",
+    "0.7.5",
+    "MACs",
+    "ptflops.get_model_complexity_info(model, (C, H, W), as_strings=False, backend='pytorch')[0]",
+)
+
+
+def ptflops_conv(layer: Layer) -> dict[str, int]:
+    """``conv_flops_counter_hook``: prod(k) x C_in x (C_out/g) per output position, plus one add per output
+    element for the bias."""
+    counts = {"conv weights": layer.out_positions * layer.weights}
+    if layer.bias:
+        counts["bias"] = layer.out_elements
+    return counts
+
+
+def ptflops_deconv(layer: Layer) -> dict[str, int]:
+    """``conv_flops_counter_hook(transpose=True)``: the weights per *input* position (as ours), plus one add per
+    output element for the bias."""
+    counts = {"conv weights": layer.in_positions * layer.weights}
+    if layer.bias:
+        counts["bias"] = layer.out_elements
+    return counts
+
+
+def ptflops_linear(layer: Layer) -> dict[str, int]:
+    """``linear_flops_counter_hook``: (in x out + out) per row, every row of a (..., in) input."""
+    counts = {"linear": layer.in_positions * layer.in_channels * layer.out_channels}
+    if layer.bias:
+        counts["bias"] = layer.in_positions * layer.out_channels
+    return counts
+
+
+def ptflops_bn(layer: Layer) -> dict[str, int]:
+    """``bn_flops_counter_hook``: input elements, x2 with ``affine``."""
+    return {"normalisation": layer.in_elements * (2 if layer.args.get("affine", True) else 1)}
+
+
+def ptflops_activation(times: int) -> Rule:
+    """A rule counting ``times`` x the elements."""
+
+    def rule(layer: Layer) -> dict[str, int]:
+        return {"activation": times * layer.in_elements}
+
+    rule.__doc__ = (
+        f"{times} x the elements: ``relu_flops_counter_hook`` (output elements) on ReLU, PReLU, ELU, LeakyReLU, "
+        "ReLU6 and GELU modules, plus the patched functional (input elements) when the module's forward calls "
+        "F.relu, F.prelu, F.elu, F.gelu, F.silu or F.softmax. So ReLU, PReLU, ELU, GELU: 2; LeakyReLU, ReLU6 "
+        "(F.hardtanh): 1, module only; SiLU, Softmax: 1, functional only."
+    )
+    return rule
+
+
+PTFLOPS_ACTIVATIONS = {"relu": 2, "prelu": 2, "elu": 2, "gelu": 2, "leakyrelu": 1, "relu6": 1, "silu": 1, "swish": 1,
+                       "softmax": 1}  # fmt: skip
+
+
+def ptflops_pool(layer: Layer) -> dict[str, int]:
+    """``pool_flops_counter_hook`` (input elements) on every Max/Avg/AdaptiveMax/AdaptiveAvg pooling module, plus
+    the patched functional ``F.max_pool2d``, ``F.adaptive_avg_pool2d``, ... (input elements) that its ``forward``
+    calls: 2 x input elements (of the padded input when the padding is uneven: see ``Layer.torch_in_elements``)."""
+    return {"pooling": 2 * layer.torch_in_elements}
+
+
+def ptflops_upsample(layer: Layer) -> dict[str, int]:
+    """``upsample_flops_counter_hook`` (output elements) plus the patched ``F.interpolate`` (input elements x the
+    scale factors = output elements): 2 x output elements, whatever the mode."""
+    return {"other": 2 * layer.out_elements}
+
+
+RULES: dict[str, Rule] = {
+    "conv": ptflops_conv,
+    "deconv": ptflops_deconv,
+    "linear": ptflops_linear,
+    "bn": ptflops_bn,
+    **dict.fromkeys(
+        (op for op in ACTIVATIONS if op not in PTFLOPS_ACTIVATIONS),
+        zero("neither a module in MODULES_MAPPING nor a patched functional (sigmoid, tanh, selu, mish, ...)"),
+    ),
+    **{op: ptflops_activation(times) for op, times in PTFLOPS_ACTIVATIONS.items()},
+    **dict.fromkeys(POOLING, ptflops_pool),
+    "upsample": ptflops_upsample,
+    "add": zero("x + y calls Tensor.__add__ (or __iadd__ for +=), not the patched torch.add / Tensor.add"),
+    "mul": zero("x * y calls Tensor.__mul__, not the patched torch.mul / Tensor.mul"),
+    **dict.fromkeys(RESHAPES, zero("not in MODULES_MAPPING, no patched functional")),
+}

@@ -1,0 +1,86 @@
+"""References between layers: ``from:`` names a layer (or a block instance, or the input) that may be written later,
+so the expander records a reference and resolves it once every layer is known."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from convcalc.errors import SpecError
+
+if TYPE_CHECKING:
+    from convcalc.specfile.expansion import Expander
+
+
+class Ref:
+    """Something that names a node once every layer is known (``from:`` may point forward)."""
+
+    def resolve(self, expander: Expander) -> int:
+        raise NotImplementedError
+
+
+@dataclass(eq=False)
+class NodeRef(Ref):
+    index: int
+
+    def resolve(self, expander: Expander) -> int:
+        return self.index
+
+
+@dataclass(eq=False)
+class Scope:
+    """The layers of the top level or of one block instance; names in it are local."""
+
+    prefix: str
+    input: Ref
+    items: list[Ref] = field(default_factory=list)
+    names: dict[str, Ref] = field(default_factory=dict)
+    line: int = 0
+
+
+@dataclass(eq=False)
+class ScopeOut(Ref):
+    scope: Scope
+
+    def resolve(self, expander: Expander) -> int:
+        if not self.scope.items:
+            raise SpecError("block has no layers", expander.file, self.scope.line, self.scope.prefix.rstrip("."))
+        return self.scope.items[-1].resolve(expander)
+
+
+@dataclass(eq=False)
+class Previous(Ref):
+    scope: Scope
+    position: int
+
+    def resolve(self, expander: Expander) -> int:
+        return (self.scope.items[self.position - 1] if self.position else self.scope.input).resolve(expander)
+
+
+@dataclass(eq=False)
+class Named(Ref):
+    scope: Scope
+    target: str | int
+    position: int
+    line: int
+    layer: str
+
+    def resolve(self, expander: Expander) -> int:
+        target, scope = self.target, self.scope
+        if isinstance(target, int) and not isinstance(target, bool):
+            if target >= 0:
+                raise SpecError(f"from: {target} must be a name or a negative index like -2", expander.file, self.line, self.layer)
+            index = self.position + target
+            if index < -1:
+                raise SpecError(f"from: {target} reaches before the first layer", expander.file, self.line, self.layer)
+            return (scope.items[index] if index >= 0 else scope.input).resolve(expander)
+        name = str(target)
+        if name == "input":
+            return scope.input.resolve(expander)
+        if name in scope.names:
+            return scope.names[name].resolve(expander)
+        if scope.prefix + name in expander.all_names:
+            return expander.all_names[scope.prefix + name].resolve(expander)
+        if name in expander.all_names:
+            return expander.all_names[name].resolve(expander)
+        raise SpecError(f"from: no layer named {name!r}", expander.file, self.line, self.layer)
