@@ -1,6 +1,7 @@
 """convcalc: exact shapes, parameters, MACs/FLOPs and receptive fields of convolutional networks."""
 
-from convcalc.core.layer import LayerResult, avgpool, conv, deconv, linear, maxpool
+from convcalc.core.layer import avgpool, conv, deconv, linear, maxpool
+from convcalc.core.resolved import LayerResult
 from convcalc.errors import ConvCalcError, InputError, ShapeError, SpecError
 
 __version__ = "0.1.0"

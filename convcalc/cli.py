@@ -11,6 +11,7 @@ import typer
 
 from convcalc import __version__
 from convcalc.errors import ConvCalcError
+from convcalc.report.formats import CheckFormat, Convention, DType, Format, NetFormat
 
 CONVENTION = (
     "Counting convention: MACs are the weights' multiply-accumulates, bias excluded; a transposed conv is "
@@ -61,9 +62,6 @@ def root(
     """Exact shapes, parameters, MACs/FLOPs and receptive fields of convolutional networks."""
 
 
-FORMATS = ("table", "json", "markdown")
-
-
 @app.command(
     epilog="Example: convcalc layer --in 640x640x3 --k 3x5 --s 1x2 --p 2 --out 5 --explain\n\n" + CONVENTION
 )
@@ -98,9 +96,9 @@ def layer(
     ceil: Annotated[bool, typer.Option("--ceil", help="Pooling: round the output size up (PyTorch's ceil_mode).")] = False,
     no_bias: Annotated[bool, typer.Option("--no-bias", help="The layer has no bias.")] = False,
     batch: Annotated[str, typer.Option("--batch", help="Batch size; multiplies MACs and FLOPs.")] = "1",
-    format: Annotated[str, typer.Option("--format", help="table, json or markdown.")] = "table",
+    format: Annotated[Format, typer.Option("--format", help="table, json or markdown.")] = Format.TABLE,
     explain: Annotated[bool, typer.Option("--explain", help="Show every formula with your numbers, step by step.")] = False,
-    convention: Annotated[str, typer.Option("--convention", help="Count MACs as convcalc (default), torchinfo, fvcore, ptflops or thop does.")] = "convcalc",
+    convention: Annotated[Convention, typer.Option("--convention", help="Count MACs as convcalc (default), torchinfo, fvcore, ptflops or thop does.")] = Convention.CONVCALC,
     warnings: Annotated[bool, typer.Option("--warnings", help="Every warning in full on stderr (default: input pixels that no window reads make one summary line).")] = False,
 ) -> None:
     """Output shape, parameters, MACs/FLOPs and receptive field of one layer."""
@@ -114,8 +112,6 @@ def layer(
         known = f"{kind} is an op of network specs (convcalc net)" if kind else f"unknown op {op!r}"
         fail(f"--op: {known}; `layer` takes {', '.join(LAYER_OPS)} (and their aliases: convcalc ops)")
     options = op_entry(kind).layer_options or frozenset()
-    if format not in FORMATS:
-        fail(f"--format: unknown format {format!r}; choose {', '.join(FORMATS)}")
     given = {
         "out": out, "k": k, "s": s, "p": p, "d": d, "g": g, "output_padding": output_padding,
         "ceil": ceil or None, "bias": no_bias or None,
@@ -160,14 +156,17 @@ def layer(
     if kind != "linear":
         warn_channels_first(result.input_shape, "--in")
     if convention != "convcalc":
-        from convcalc.conventions.counters import layer_with_convention
+        from convcalc.conventions.counting import layer_with_convention
 
         result = run_core(lambda: layer_with_convention(result, convention))
-    from convcalc.report import render as render
+    from convcalc.report.warnings_output import print_warnings
+
     if format == "json":
-        print(render.layer_json(result, explain, convention))
+        from convcalc.report.json_output import layer_json
+
+        print(layer_json(result, explain, convention))
         if warnings:
-            render.print_warnings([("", result.warnings)], detailed=True)
+            print_warnings([("", result.warnings)], detailed=True)
         return
     steps: list[str] = []
     if explain:
@@ -175,12 +174,16 @@ def layer(
 
         steps = explain_lines(result, convention)
     if format == "markdown":
-        print(render.layer_markdown(result, steps))
+        from convcalc.report.markdown import layer_markdown
+
+        print(layer_markdown(result, steps))
     else:
-        render.print_layer_table(result)
+        from convcalc.report.net_table import print_layer_table
+
+        print_layer_table(result)
         if steps:
             print("\n".join(steps))
-    render.print_warnings([("", result.warnings)], detailed=warnings)
+    print_warnings([("", result.warnings)], detailed=warnings)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -272,7 +275,7 @@ def refuse_repeated_options(command: Any, args: list[str]) -> None:
             next(rest, None)
 
 
-NET_FORMATS = ("table", "json", "markdown", "csv")
+NET_FORMATS = tuple(NetFormat)
 
 # What each mode of `net` does not show, so that a flag for it would be silently ignored: refused instead.
 NET_MODES_IGNORE = {
@@ -331,8 +334,8 @@ def parse_max_layers(text: str | None) -> int:
 
 def same_rank(shape: tuple[int, ...], graph: Any) -> tuple[int, ...]:
     """``--input`` must have the rank of the spec's input: 224x224 would silently make ResNet-50 one-dimensional."""
-    from convcalc.core.layer import check_elements
     from convcalc.core.notation import format_shape, rank_words
+    from convcalc.core.resolve import check_elements
 
     check_elements(shape, 1, "input")
     expected = len(graph.input_shape)
@@ -379,11 +382,11 @@ def net(
     batch: Annotated[Optional[str], typer.Option("--batch", help="Batch size; multiplies MACs, FLOPs and activations.", show_default="1")] = None,
     input: Annotated[Optional[str], typer.Option("--input", "--in", help="Override the spec's input shape (e.g. 64x64x3); same rank as the spec's.")] = None,
     depth: Annotated[Optional[str], typer.Option("--depth", help="Fold blocks nested deeper than this (0: one row per block).")] = None,
-    format: Annotated[str, typer.Option("--format", help="table, json, markdown or csv.")] = "table",
-    dtype: Annotated[Optional[str], typer.Option("--dtype", help="Element type for memory: float32, float16, bfloat16, int8, ...", show_default="float32")] = None,
+    format: Annotated[NetFormat, typer.Option("--format", help="table, json, markdown or csv.")] = NetFormat.TABLE,
+    dtype: Annotated[Optional[DType], typer.Option("--dtype", help="Element type for memory: float32, float16, bfloat16, int8, ...", show_default="float32")] = None,
     explain: Annotated[Optional[str], typer.Option("--explain", help="Show the backward receptive-field recursion from LAYER to the input.", metavar="LAYER")] = None,
     verify: Annotated[bool, typer.Option("--verify", help="Build the spec in PyTorch (meta device) and compare every layer's shape and params; exit 1 on a difference.")] = False,
-    convention: Annotated[str, typer.Option("--convention", help="Count MACs as convcalc (default), torchinfo, fvcore, ptflops or thop does.")] = "convcalc",
+    convention: Annotated[Convention, typer.Option("--convention", help="Count MACs as convcalc (default), torchinfo, fvcore, ptflops or thop does.")] = Convention.CONVCALC,
     compare: Annotated[bool, typer.Option("--compare", help="Every convention's total, its ratio to convcalc's, and a breakdown by category.")] = False,
     warnings: Annotated[bool, typer.Option("--warnings", help="Every layer's warnings in full on stderr (default: layers whose stride skips input pixels make one summary line).")] = False,
     max_layers: Annotated[Optional[str], typer.Option("--max-layers", help="Refuse specs that expand to more layers than this.", show_default="1,000,000")] = None,
@@ -394,8 +397,6 @@ def net(
     from convcalc.core.notation import parse_ints, parse_shape
     from convcalc.graph import analysis as network
 
-    if format not in NET_FORMATS:
-        fail(f"--format: unknown format {format!r}; choose {', '.join(NET_FORMATS)}")
     mode = "--compare" if compare else "--verify" if verify else "--explain" if explain is not None else None
     given = {
         "--explain": explain is not None, "--verify": verify, "--convention": convention != "convcalc",
@@ -417,26 +418,27 @@ def net(
         with working(f"analysing {len(graph.nodes):,} layers", len(graph.nodes) > 5000):
             report = network.analyze(graph, batch_size[0], dtype or "float32")
         if convention != "convcalc":
-            from convcalc.conventions.counters import with_convention
+            from convcalc.conventions.counting import with_convention
 
             report = with_convention(report, convention)
         return graph, report, None if folding is None else folding[0]
 
     graph, report, folding = run_core(compute)
     warn_channels_first(graph.input_shape, "--input" if input is not None else f"{path}: input")
-    from convcalc.report import render as render
     if compare:
-        from convcalc.conventions.counters import compare as compare_conventions
+        from convcalc.conventions.counting import compare as compare_conventions
+        from convcalc.report.compare_output import compare_output
 
-        print(render.compare_output(format, report, run_core(lambda: compare_conventions(report))))
+        print(compare_output(format, report, run_core(lambda: compare_conventions(report))))
         return
     if verify:
         from convcalc.io.torch_verify import verify_layers
         from convcalc.report.progress import working
+        from convcalc.report.verify_output import verify_output
 
         with working("building the spec in PyTorch (meta device) and comparing every layer"):
             differences, checked = run_core(lambda: verify_layers(report))
-        print(render.verify_output(format, report, differences, checked))
+        print(verify_output(format, report, differences, checked))
         if differences:
             raise typer.Exit(1)
         return
@@ -446,21 +448,26 @@ def net(
         if target is None:  # a block instance (layer4.2): its output, the last of its layers
             target = next((node.index for node in reversed(graph.nodes) if explain in node.blocks), None)
         if target is None:
-            from convcalc.specfile.loader import did_you_mean
+            from convcalc.specfile.validation import did_you_mean
 
             fail(f"--explain: no layer named {explain!r} in {path}{did_you_mean(explain, [n.name for n in graph.nodes])}")
-        print(render.explain_output(format, report, run_core(lambda: network.backward_recursion(report, target))))
+        from convcalc.report.explain import explain_output
+
+        print(explain_output(format, report, run_core(lambda: network.backward_recursion(report, target))))
         return
+    from convcalc.report import csv_output, json_output, markdown, net_table
+    from convcalc.report.warnings_output import print_warnings
+
     if format == "json":
-        print(render.net_json(report, folding))
+        print(json_output.net_json(report, folding))
     elif format == "markdown":
-        print(render.net_markdown(report, folding))
+        print(markdown.net_markdown(report, folding))
     elif format == "csv":
-        print(render.net_csv(report, folding))
+        print(csv_output.net_csv(report, folding))
     else:
-        render.print_net_table(report, folding)
+        net_table.print_net_table(report, folding)
     if format != "json" or warnings:  # JSON carries its warnings in every row
-        render.print_warnings([(row.name, row.warnings) for row in report.rows], detailed=warnings)
+        print_warnings([(row.name, row.warnings) for row in report.rows], detailed=warnings)
 
 
 @app.command(
@@ -525,21 +532,19 @@ def import_(
 @app.command(epilog="Examples: convcalc ops; convcalc ops --format json; convcalc ops conv2d")
 def ops(
     name: Annotated[Optional[str], typer.Argument(help="One op, by any of its spellings (default: all).")] = None,
-    format: Annotated[str, typer.Option("--format", help="table, json or markdown.")] = "table",
+    format: Annotated[Format, typer.Option("--format", help="table, json or markdown.")] = Format.TABLE,
 ) -> None:
     """Every op a spec can use: aliases, arguments, what it costs, its PyTorch module."""
     from convcalc.ops.catalogue import canonical_op
     from convcalc.ops.listing import listing
     from convcalc.report import ops_output
 
-    if format not in FORMATS:
-        fail(f"--format: unknown format {format!r}; choose {', '.join(FORMATS)}")
     entries = listing()
     if name is not None:
         wanted = canonical_op(name)
         if wanted is None:
             from convcalc.ops.catalogue import spellings
-            from convcalc.specfile.loader import did_you_mean
+            from convcalc.specfile.validation import did_you_mean
 
             fail(f"no op named {name!r}{did_you_mean(name, spellings())}")
         entries = [entry for entry in entries if entry.op.name == wanted]
@@ -548,7 +553,7 @@ def ops(
     elif format == "markdown":
         print(ops_output.ops_markdown(entries))
     else:
-        from convcalc.report.render import terminal_width
+        from convcalc.report.terminal import terminal_width
 
         print(ops_output.ops_text(entries, terminal_width()))
 
@@ -564,12 +569,14 @@ def zoo() -> None:
         graph = specs.load(bundled(name) or name)
         return graph, network.analyze(graph)
 
-    from convcalc.report import render as render
+    from convcalc.report.net_table import zoo_lines
+    from convcalc.report.terminal import terminal_width
+
     entries = []
     for name in names():
         graph, report = run_core(lambda: summary(name))  # noqa: B023 (called at once)
         entries.append((name, graph.name, "x".join(map(str, graph.input_shape)), report.params, report.macs))
-    print("\n".join(render.zoo_lines(entries, render.terminal_width())))
+    print("\n".join(zoo_lines(entries, terminal_width())))
 
 
 @app.command(epilog="Examples: convcalc schema > convcalc.schema.json; convcalc schema --output net > net-output.schema.json")
@@ -591,17 +598,13 @@ def schema(
     print(json.dumps(SCHEMAS[output](), indent=2))
 
 
-CHECK_FORMATS = ("table", "github", "json")
-CHECK_ALIASES = {"text": "table"}  # the name before 0.1: still accepted
-
-
 @app.command(
     epilog="Examples: convcalc check specs/ (exit 0: all expectations hold, 1: one fails, 2: a spec is invalid); "
     "convcalc check model.yaml --format github; convcalc check --update model.yaml"
 )
 def check(
     specs: Annotated[list[str], typer.Argument(help="Spec files, folders (searched for *.yaml, *.yml, *.json) or globs; a file named must be a spec.")],
-    format: Annotated[str, typer.Option("--format", help="table (alias: text), github (GitHub Actions annotations) or json.")] = "table",
+    format: Annotated[CheckFormat, typer.Option("--format", help="table (alias: text), github (GitHub Actions annotations) or json.")] = CheckFormat.TABLE,
     update: Annotated[bool, typer.Option("--update", help="Write the current shapes and params into the expect: fields (comments, layout and bounds kept).")] = False,
     allow_empty: Annotated[bool, typer.Option("--allow-empty", help="Exit 0 when no spec is found (default: exit 2, nothing was checked).")] = False,
     skip_non_specs: Annotated[bool, typer.Option("--skip-non-specs", help="Skip named files that are not specs, as a folder search does (for pre-commit, which names every YAML file).")] = False,
@@ -612,9 +615,8 @@ def check(
     from convcalc.report import check_output
     from convcalc.specfile.limits import layer_limit
 
-    format = CHECK_ALIASES.get(format, format)
-    if format not in CHECK_FORMATS:
-        fail(f"--format: unknown format {format!r}; choose {', '.join(CHECK_FORMATS)}")
+    if format is CheckFormat.TEXT:  # the name before 0.1: still accepted
+        format = CheckFormat.TABLE
     if update and format != "table":
         fail(f"--format: --update writes the specs and reports as text; it has no {format} output")
     if update:

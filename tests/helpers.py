@@ -58,6 +58,36 @@ def cli_ok(*args: str) -> Result:
     return result
 
 
+def usage_error(*args: str) -> str:
+    """``convcalc ARGS`` through the real entry point (``convcalc.cli.main``, which makes click's usage errors one
+    line; CliRunner shows them as typer's panel): must exit 2 with one error line and nothing on stdout; the line."""
+    import contextlib
+    import io
+
+    from convcalc.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            main(list(args))
+        except SystemExit as exit_info:
+            code = exit_info.code
+    lines = err.getvalue().splitlines()
+    assert (code, out.getvalue(), len(lines)) == (2, "", 1), (code, out.getvalue(), err.getvalue())
+    assert lines[0].startswith("convcalc: error: "), lines
+    return lines[0]
+
+
+def cli_term(*args: str, columns: str | None = "200") -> Result:
+    """``convcalc ARGS`` on a terminal ``columns`` wide (None: no $COLUMNS, not a terminal), which must exit 0;
+    stderr is returned apart (``.stderr``), not checked."""
+    from convcalc.cli import app
+
+    result = runner.invoke(app, list(args), env={**ENV, "COLUMNS": columns})
+    assert result.exit_code == 0, result.output
+    return result
+
+
 # --------------------------------------------------------------------------- the textbook formula
 
 
@@ -74,6 +104,13 @@ SPEC_FILE = "net.yaml"
 def spec_text(text: str) -> str:
     """An indented triple-quoted spec, dedented; line 1 is its first non-empty line."""
     return textwrap.dedent(text).lstrip("\n")
+
+
+def spec_file(folder: Path, text: str) -> str:
+    """``text`` written to ``folder/net.yaml``; its path."""
+    path = folder / SPEC_FILE
+    path.write_text(text, encoding="utf-8")
+    return str(path)
 
 
 def load_net(text: str) -> Network:
@@ -164,7 +201,8 @@ def field_of(row: Any) -> tuple[tuple[Fraction, ...], tuple[Fraction, ...], tupl
 
 def explained_field(network: Network, name: str) -> tuple[tuple[Fraction, ...], tuple[Fraction, ...]] | str:
     """The last line of convcalc's backward recursion, parsed: (size, start), or "whole"."""
-    from convcalc.graph.analysis import analyze, backward_field
+    from convcalc.graph.analysis import analyze
+    from convcalc.report.explain import backward_field
 
     target = next(node.index for node in network.nodes if node.name == name)
     last = backward_field(analyze(network), target)[-1]
@@ -190,7 +228,7 @@ def rows_by_name(report: Report) -> dict[str, Any]:
     return {row.name: row for row in report.rows}
 
 
-# The MACs each counter reports for torchvision's ResNet-50 at 1x3x224x224 (tests/conventions/test_counters.py runs
+# The MACs each counter reports for torchvision's ResNet-50 at 1x3x224x224 (tests/conventions/test_counting.py runs
 # the tools and checks that `--convention` reproduces each number).
 RESNET50_MACS = {
     "convcalc": 4_089_184_256,

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from convcalc.cli import app
-from convcalc.conventions.counters import RULES, TOOLS
+from convcalc.conventions.counting import RULES, TOOLS
 from convcalc.graph.analysis import analyze
 from convcalc.io.torch_export import FORWARD_OPS
 from convcalc.ops.catalogue import CATALOGUE, LAYER_OPS, MERGES, OPS_BY_NAME, canonical_op

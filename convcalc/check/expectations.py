@@ -20,6 +20,7 @@ from typing import Any
 from convcalc.check.discovery import collect, read_spec_source
 from convcalc.core.notation import Shape, format_shape, parse_shape
 from convcalc.errors import ConvCalcError, SpecError
+from convcalc.report.numbers import grouped, json_decimal, rounded
 
 EXPECT_KEYS = ("output", "params", "macs", "flops", "receptive_field")
 OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
@@ -126,17 +127,6 @@ def largest_field(report: Any) -> tuple[Fraction, ...] | None:
     return tuple(max(sizes) for sizes in zip(*fields))
 
 
-def _num(value: Fraction | int) -> str:
-    """An exact integer with thousands separators, a fraction as a decimal of six significant digits."""
-    value = Fraction(value)
-    return f"{value.numerator:,}" if value.denominator == 1 else f"{float(value):,.6g}"
-
-
-def _json_num(value: Fraction | int) -> int | float:
-    value = Fraction(value)
-    return value.numerator if value.denominator == 1 else float(value)
-
-
 def load_and_analyze(text: str, file: str | None = None) -> tuple[Any, Any]:
     """(network, report) of a spec's text; an analysis error becomes a SpecError of the file."""
     from convcalc.graph.analysis import analyze
@@ -200,7 +190,7 @@ def _top_failure(network: Any, report: Any, key: str, value: Any) -> Failure | N
         return None
     return Failure(
         network.file or "<spec>", line, key,
-        f"{key} {actual:,} {NEGATION[comparison.op]} {comparison.written_bound} (expected {comparison.text})",
+        f"{key} {grouped(actual)} {NEGATION[comparison.op]} {comparison.written_bound} (expected {comparison.text})",
         None, actual, comparison.text,
     )  # fmt: skip
 
@@ -232,10 +222,10 @@ def _field_failure(network: Any, report: Any, comparison: Comparison, line: int 
         )  # fmt: skip
     if all(OPERATORS[comparison.op](size, bound) for size, bound in zip(sizes, bounds)):
         return None
-    shown = "x".join(_num(size) for size in sizes)
+    shown = "x".join(rounded(size) for size in sizes)
     return Failure(
         network.file or "<spec>", line, "receptive_field", f"receptive_field {shown}, expected {comparison.text}",
-        None, [_json_num(size) for size in sizes], comparison.text,
+        None, [json_decimal(size) for size in sizes], comparison.text,
     )  # fmt: skip
 
 

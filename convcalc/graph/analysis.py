@@ -10,9 +10,10 @@ from fractions import Fraction
 from math import prod
 from typing import Any
 
-from convcalc.core.layer import MAX_ELEMENTS, WHOLE_FIELD, LayerSpec, check_elements, field_json, spec_json
 from convcalc.core.notation import Shape
 from convcalc.core.receptive import Field, backward_step, forward, merge
+from convcalc.core.resolve import MAX_ELEMENTS, check_elements
+from convcalc.core.resolved import LayerSpec
 from convcalc.errors import ConvCalcError, ShapeError, SpecError
 from convcalc.graph.model import NETWORK_INPUT, Network, Node
 from convcalc.ops.catalogue import MERGES
@@ -46,33 +47,6 @@ class Row:
     node: Node | None = dataclass_field(default=None, compare=False, repr=False)
     result: OpResult | None = dataclass_field(default=None, compare=False, repr=False)
 
-    def to_dict(self, input_spatial: Shape = ()) -> dict[str, Any]:
-        """One row of the JSON contract; the same keys as `layer` for what both know (see the README)."""
-        data: dict[str, Any] = {"name": self.name, "op": self.op, "inputs": list(self.inputs)}
-        if self.input_shapes:
-            data["input_shape"] = list(self.input_shapes[0])
-        if len(self.input_shapes) > 1:
-            data["input_shapes"] = [list(shape) for shape in self.input_shapes]
-        data.update(
-            output_shape=list(self.output_shape), params=self.params, buffers=self.buffers, macs=self.macs,
-            flops=self.flops,
-        )  # fmt: skip
-        data.update(field_dict(self.field))
-        data.update(spec_json(self.spec))
-        data["trainable"] = self.trainable
-        data["warnings"] = list(self.warnings)
-        data["line"] = self.line
-        return data
-
-
-def field_dict(field: Field | None, input_spatial: Shape = ()) -> dict[str, Any]:
-    """The receptive field as `layer` writes it; "whole" (jump and start null) when an output unit sees every
-    input position: after flatten or global pooling, and everywhere in a network whose input has no spatial
-    dimensions (a fully connected layer on flat input)."""
-    if field is None or field.whole:
-        return dict(WHOLE_FIELD)
-    return field_json(field.size, field.jump, field.start)
-
 
 @dataclass(frozen=True)
 class Report:
@@ -83,7 +57,7 @@ class Report:
     rows: tuple[Row, ...]
     batch: int
     dtype: str
-    convention: str = "convcalc"  # how `macs` are counted (see convcalc.conventions.counters)
+    convention: str = "convcalc"  # how `macs` are counted (see convcalc.conventions.counting)
     file: str | None = None  # the spec it was read from
 
     @property
@@ -129,19 +103,6 @@ class Report:
             "flops": self.flops,
             "activation_bytes": self.activation_bytes,
             "param_bytes": self.param_bytes,
-        }
-
-    def to_dict(self) -> dict[str, Any]:
-        spatial = self.input_shape[:-1]
-        return {
-            "name": self.name,
-            "input_shape": list(self.input_shape),
-            "output_shape": list(self.output_shape),
-            "batch": self.batch,
-            "dtype": self.dtype,
-            "convention": self.convention,
-            "layers": [row.to_dict(spatial) for row in self.rows],
-            "total": self.totals(),
         }
 
 
@@ -315,68 +276,3 @@ def backward_recursion(report: Report, target: int) -> Backward:
     size, start = spans.get(NETWORK_INPUT, (one, zero))
     return Backward(rows[target].name, tuple(steps), size, start, False, report.input_shape[:-1])
 
-
-def backward_lines(recursion: Backward) -> list[str]:
-    """The recursion as explanation lines: the formula, one line per layer, the receptive field at the input."""
-    lines = [f"Backward from {recursion.target!r}: r_(l-1) = s_l * r_l + (k_l - s_l), start u_(l-1) = s_l * u_l + t_l"]
-    lines.append(f"  {recursion.target}: r = 1, u = 0 (one output unit)")
-    for step in recursion.steps:
-        if step.whole:
-            lines.append(f"  {step.name} ({step.op}): sees every position of its input: the whole input")
-        elif step.merge:
-            lines.append(f"  {step.name} ({step.op}): every input passes r = {_dims(step.size)}, u = {_dims(step.start)}")
-        else:
-            terms = "; ".join(
-                f"{_num(s)}*{_num(r)} + ({k} - {_num(s)}) = {_num(back)}"
-                for r, k, s, back in zip(step.size, step.kernel, step.stride, step.size_in)
-            )
-            lines.append(
-                f"  {step.name} ({step.op}, k={_dims(step.kernel)}, s={_dims(step.stride)}): r = {terms}; "
-                f"u = {_dims(step.start_in)}"
-            )
-    if recursion.whole:
-        lines.append(f"Receptive field: the whole input ({'x'.join(map(str, recursion.input_spatial))})")
-    else:
-        lines.append(f"Receptive field at the input: {_dims(recursion.size)} (start {_dims(recursion.start)})")
-    return lines
-
-
-def backward_field(report: Report, target: int) -> list[str]:
-    """The seeds' backward recursion from layer ``target`` to the input, as explanation lines."""
-    return backward_lines(backward_recursion(report, target))
-
-
-def backward_dict(recursion: Backward) -> dict[str, Any]:
-    """The recursion for JSON: every step's interval before and after, exact numbers ("p/q" when fractional),
-    the receptive field at the input ("whole", with null start, when a layer sees the whole input) and the lines."""
-    from convcalc.core.layer import json_number
-
-    def numbers(values: Sequence[Fraction | int]) -> list[int | str]:
-        return [json_number(v) for v in values]
-
-    steps = []
-    for step in recursion.steps:
-        item: dict[str, Any] = {"name": step.name, "op": step.op, "receptive_field": numbers(step.size), "start": numbers(step.start)}
-        if step.whole:
-            item["input_field"] = "whole"
-        else:
-            item.update(input_receptive_field=numbers(step.size_in), input_start=numbers(step.start_in))
-            if not step.merge:
-                item.update(kernel=list(step.kernel), stride=numbers(step.stride))
-        steps.append(item)
-    return {
-        "layer": recursion.target,
-        "steps": steps,
-        "receptive_field": "whole" if recursion.whole else numbers(recursion.size),
-        "start": None if recursion.whole else numbers(recursion.start),
-        "explain": backward_lines(recursion),
-    }
-
-
-def _num(value: Fraction | int) -> str:
-    value = Fraction(value)
-    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
-
-
-def _dims(values: Sequence[Fraction | int]) -> str:
-    return "x".join(_num(v) for v in values)

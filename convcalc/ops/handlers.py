@@ -15,12 +15,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import partial
 from math import prod
 from typing import Any, Literal
 
 from convcalc.core import layer as layers
-from convcalc.core.layer import LayerResult, per_dim, spatial_and_channels
 from convcalc.core.notation import Shape, format_shape
+from convcalc.core.resolve import (
+    conv_spec,
+    deconv_spec,
+    linear_spec,
+    per_dim,
+    pool_spec,
+    resolve_padding,
+    spatial_and_channels,
+)
+from convcalc.core.resolved import LayerResult, LayerSpec
 from convcalc.errors import InputError, ShapeError
 from convcalc.ops.catalogue import ACTIVATIONS
 
@@ -43,6 +53,7 @@ class OpResult:
     offset: tuple[Fraction, ...] = ()
     warnings: tuple[str, ...] = ()
     layer: LayerResult | None = None  # the resolved layer (padding, windows) behind a conv, deconv or pooling
+    pads: tuple[tuple[int, int], ...] = ()  # pad and crop: the (before, after) positions added or removed per dim
 
 
 def pointwise(shape: Shape, flops_per_element: int = 0, params: int = 0, buffers: int = 0) -> OpResult:
@@ -81,24 +92,26 @@ def one_input(shapes: list[Shape]) -> Shape:
     return shapes[0]
 
 
-def windowed(function: Callable[..., LayerResult], keys: tuple[str, ...]) -> Callable[[dict[str, Any], list[Shape]], OpResult]:
-    """A handler that passes the op's arguments named in ``keys`` to one of :mod:`convcalc.core.layer`' functions."""
+def windowed(build: Callable[..., LayerSpec], keys: tuple[str, ...]) -> Callable[[dict[str, Any], list[Shape]], OpResult]:
+    """A handler for a windowed op: its validated arguments named in ``keys`` resolved against the input into the
+    same spec type the one-layer API builds (:mod:`convcalc.core.resolve`), then computed."""
 
     def handler(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
-        return from_layer(function(one_input(shapes), **{key: args[key] for key in keys if key in args}))
+        shape = one_input(shapes)
+        return from_layer(layers.compute(build(shape, **{key: args[key] for key in keys if key in args}), shape))
 
     return handler
 
 
-op_conv = windowed(layers.conv, ("out", "k", "s", "p", "d", "g", "bias"))
-op_deconv = windowed(layers.deconv, ("out", "k", "s", "p", "d", "g", "bias", "output_padding"))
-op_maxpool = windowed(layers.maxpool, ("k", "s", "p", "d", "ceil"))
-op_avgpool = windowed(layers.avgpool, ("k", "s", "p", "ceil"))
+op_conv = windowed(conv_spec, ("out", "k", "s", "p", "d", "g", "bias"))
+op_deconv = windowed(deconv_spec, ("out", "k", "s", "p", "d", "g", "bias", "output_padding"))
+op_maxpool = windowed(partial(pool_spec, "max"), ("k", "s", "p", "d", "ceil"))
+op_avgpool = windowed(partial(pool_spec, "avg"), ("k", "s", "p", "ceil"))
 
 
 def op_linear(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
     shape = one_input(shapes)
-    result = from_layer(layers.linear(shape, args["out"], bias=args.get("bias", True)))
+    result = from_layer(layers.compute(linear_spec(args["out"], args.get("bias", True)), shape))
     rank = len(shape) - 1  # a linear layer on (..., C) works per position: a 1x1 field
     return OpResult(
         output_shape=result.output_shape,
@@ -213,13 +226,14 @@ def op_upsample(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
 
 def op_pad(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
     spatial, channels = spatial_and_channels(one_input(shapes), "pad")
-    pads, _ = layers.resolve_padding(args["p"], spatial, (1,) * len(spatial), (1,) * len(spatial), (1,) * len(spatial))
+    pads, _ = resolve_padding(args["p"], spatial, (1,) * len(spatial), (1,) * len(spatial), (1,) * len(spatial))
     rank = len(spatial)
     return OpResult(
         output_shape=tuple(n + lo + hi for n, (lo, hi) in zip(spatial, pads)) + (channels,),
         kernel=(1,) * rank,
         jump=(Fraction(1),) * rank,
         offset=tuple(Fraction(-lo) for lo, _ in pads),
+        pads=tuple(pads),
     )
 
 
@@ -247,7 +261,7 @@ def op_mul(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
 def op_crop(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
     """Remove positions at the borders (the inverse of pad; U-Net's unpadded skip connections)."""
     spatial, channels = spatial_and_channels(one_input(shapes), "crop")
-    pads, _ = layers.resolve_padding(args["p"], spatial, (1,) * len(spatial), (1,) * len(spatial), (1,) * len(spatial))
+    pads, _ = resolve_padding(args["p"], spatial, (1,) * len(spatial), (1,) * len(spatial), (1,) * len(spatial))
     out = tuple(n - lo - hi for n, (lo, hi) in zip(spatial, pads))
     if any(size < 1 for size in out):
         raise ShapeError(f"cropping {[list(p) for p in pads]} leaves nothing of {format_shape(spatial)}", "p")
@@ -257,6 +271,7 @@ def op_crop(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
         kernel=(1,) * rank,
         jump=(Fraction(1),) * rank,
         offset=tuple(Fraction(lo) for lo, _ in pads),
+        pads=tuple(pads),
     )
 
 

@@ -1,19 +1,20 @@
-"""Step-by-step arithmetic of one layer, the way a textbook works it: each formula, then the user's numbers.
+"""Step-by-step arithmetic of one layer, the way a textbook works it: each formula, then the user's numbers; and
+`net --explain`, the backward receptive-field recursion, in its three formats.
 
 Pure text: returns lines; the CLI prints them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from fractions import Fraction
 from math import prod
+from typing import Any
 
-from convcalc.core.layer import ConvSpec, LayerResult, LinearSpec, PoolSpec
-from convcalc.core.notation import dim_names, format_shape
+from convcalc.core.notation import dim_names
+from convcalc.core.resolved import ConvSpec, LayerResult, LinearSpec, PoolSpec
 from convcalc.core.windows import Window
-
-
-def n(value: int) -> str:
-    return f"{value:,}"
+from convcalc.report.numbers import format_shape, fraction, grouped
 
 
 def star(values: tuple[int, ...] | list[int]) -> str:
@@ -80,20 +81,20 @@ def explain_conv(result: LayerResult, spec: ConvSpec) -> list[str]:
             pads = f"2*{w.pad[0]}" if w.pad[0] == w.pad[1] else f"{w.pad[0]} - {w.pad[1]}"
             lines.append(f"  {name}_out = ({size}-1)*{w.stride} - {pads} + {w.dilation}*({w.kernel}-1) + {op} + 1 = {out}")
         lines.append(f"Parameters: {k_names}*C_in*(C_out/g){bias}")
-        lines.append(f"  params = {star(kernel)}*{c_in}*{_per_group(c_out, g)}{_plus(spec.bias, c_out)} = {n(result.params)}")
+        lines.append(f"  params = {star(kernel)}*{c_in}*{_per_group(c_out, g)}{_plus(spec.bias, c_out)} = {grouped(result.params)}")
         in_names = "*".join(f"{name}_in" for name in names)
         lines.append(f"MACs, counted per input position (bias excluded): {in_names}*C_in * (C_out/g)*{k_names}")
         lines.append(
-            f"  MACs = {star(result.input_shape)} * {c_out // g}*{star(kernel)}{_batch(result)} = {n(result.macs)}"
+            f"  MACs = {star(result.input_shape)} * {c_out // g}*{star(kernel)}{_batch(result)} = {grouped(result.macs)}"
         )
     else:
         lines += _window_lines(result, spec.windows, False)
         lines.append(f"Parameters: {k_names}*(C_in/g)*C_out{bias}")
-        lines.append(f"  params = {star(kernel)}*{_per_group(c_in, g)}*{c_out}{_plus(spec.bias, c_out)} = {n(result.params)}")
+        lines.append(f"  params = {star(kernel)}*{_per_group(c_in, g)}*{c_out}{_plus(spec.bias, c_out)} = {grouped(result.params)}")
         out_names = "*".join(f"{name}_out" for name in names)
         lines.append(f"MACs (bias excluded): {out_names}*C_out * (C_in/g)*{k_names}")
         lines.append(
-            f"  MACs = {star(result.output_shape)} * {c_in // g}*{star(kernel)}{_batch(result)} = {n(result.macs)}"
+            f"  MACs = {star(result.output_shape)} * {c_in // g}*{star(kernel)}{_batch(result)} = {grouped(result.macs)}"
         )
     lines += _flops_lines(result, spec.bias)
     if spec.transposed:
@@ -110,9 +111,9 @@ def _flops_lines(result: LayerResult, bias: bool) -> list[str]:
     if bias:
         return [
             "FLOPs: 2*MACs (a multiply and an add each) + one bias add per output element",
-            f"  FLOPs = 2*{n(result.macs)} + {n(elements)} = {n(result.flops)}",
+            f"  FLOPs = 2*{grouped(result.macs)} + {grouped(elements)} = {grouped(result.flops)}",
         ]
-    return ["FLOPs: 2*MACs (a multiply and an add each), no bias", f"  FLOPs = 2*{n(result.macs)} = {n(result.flops)}"]
+    return ["FLOPs: 2*MACs (a multiply and an add each), no bias", f"  FLOPs = 2*{grouped(result.macs)} = {grouped(result.flops)}"]
 
 
 def explain_pool(result: LayerResult, spec: PoolSpec) -> list[str]:
@@ -122,10 +123,10 @@ def explain_pool(result: LayerResult, spec: PoolSpec) -> list[str]:
     lines.append("Parameters: 0 (pooling has no weights); MACs: 0")
     if spec.kind == "max":
         lines.append("FLOPs: prod(k) - 1 comparisons per output element")
-        lines.append(f"  FLOPs = ({star(kernel)} - 1) * {n(elements)} = {n(result.flops)}")
+        lines.append(f"  FLOPs = ({star(kernel)} - 1) * {grouped(elements)} = {grouped(result.flops)}")
     else:
         lines.append("FLOPs: prod(k) - 1 adds and one divide per output element")
-        lines.append(f"  FLOPs = {star(kernel)} * {n(elements)} = {n(result.flops)}")
+        lines.append(f"  FLOPs = {star(kernel)} * {grouped(elements)} = {grouped(result.flops)}")
     return lines + _field_lines(result, spec.windows)
 
 
@@ -134,9 +135,9 @@ def explain_linear(result: LayerResult, spec: LinearSpec) -> list[str]:
     bias = f" + {spec.out}" if spec.bias else ""
     lines = [
         "Parameters: in*out" + (" + out (bias)" if spec.bias else ""),
-        f"  params = {features}*{spec.out}{bias} = {n(result.params)}",
+        f"  params = {features}*{spec.out}{bias} = {grouped(result.params)}",
         "MACs (bias excluded): in*out per row",
-        f"  MACs = {f'{rows} * ' if rows > 1 else ''}{features}*{spec.out}{_batch(result)} = {n(result.macs)}",
+        f"  MACs = {f'{rows} * ' if rows > 1 else ''}{features}*{spec.out}{_batch(result)} = {grouped(result.macs)}",
     ]
     return lines + _flops_lines(result, spec.bias)
 
@@ -156,12 +157,12 @@ def convention_lines(result: LayerResult, convention: str) -> list[str]:
     categories, times the batch. Nothing under convcalc's own convention."""
     if convention == "convcalc":
         return []
-    from convcalc.conventions.counters import TOOLS, result_breakdown, rule_description
+    from convcalc.conventions.counting import TOOLS, result_breakdown, rule_description
 
     tool = TOOLS[convention]
     counts = {category: value for category, value in result_breakdown(convention, result).items() if value}
     total = sum(counts.values()) * result.batch
-    terms = " + ".join(n(value) for value in counts.values()) or "0"
+    terms = " + ".join(grouped(value) for value in counts.values()) or "0"
     if result.batch > 1:
         terms = f"({terms})" if len(counts) > 1 else terms
         terms += f" * {result.batch} (batch)"
@@ -169,9 +170,9 @@ def convention_lines(result: LayerResult, convention: str) -> list[str]:
     return [
         f"MACs as {tool.name} {tool.version} counts them (its {tool.calls_it}), --convention {convention}: "
         + rule_description(convention, result.op),
-        f"  {convention} {tool.calls_it} = {names} = {terms} = {n(total)}"
+        f"  {convention} {tool.calls_it} = {names} = {terms} = {grouped(total)}"
         if counts
-        else f"  {convention} {tool.calls_it} = {n(total)}",
+        else f"  {convention} {tool.calls_it} = {grouped(total)}",
     ]
 
 
@@ -183,3 +184,52 @@ def explain(result: LayerResult, convention: str = "convcalc") -> list[str]:
     head = f"{result.op}: input {format_shape(result.input_shape)} -> output {format_shape(result.output_shape)}"
     body = EXPLAIN[type(spec)](own, spec) if spec is not None else []
     return [head, *body, *convention_lines(own, convention)]  # warnings go to stderr, not into the steps
+
+
+def explain_output(format: str, report: Any, recursion: Any) -> str:
+    """`net --explain LAYER`: the lines (table), a fenced block (markdown) or the recursion as data (json)."""
+    if format == "json":
+        from convcalc.report.json_output import backward_dict, to_json
+
+        return to_json({"name": report.name, **backward_dict(recursion)})
+    text = "\n".join(backward_lines(recursion))
+    return f"```text\n{text}\n```" if format == "markdown" else text
+
+
+# --------------------------------------------------------------------------- net --explain: the backward recursion
+
+
+def backward_lines(recursion: Any) -> list[str]:
+    """The recursion as explanation lines: the formula, one line per layer, the receptive field at the input."""
+    lines = [f"Backward from {recursion.target!r}: r_(l-1) = s_l * r_l + (k_l - s_l), start u_(l-1) = s_l * u_l + t_l"]
+    lines.append(f"  {recursion.target}: r = 1, u = 0 (one output unit)")
+    for step in recursion.steps:
+        if step.whole:
+            lines.append(f"  {step.name} ({step.op}): sees every position of its input: the whole input")
+        elif step.merge:
+            lines.append(f"  {step.name} ({step.op}): every input passes r = {_dims(step.size)}, u = {_dims(step.start)}")
+        else:
+            terms = "; ".join(
+                f"{fraction(s)}*{fraction(r)} + ({k} - {fraction(s)}) = {fraction(back)}"
+                for r, k, s, back in zip(step.size, step.kernel, step.stride, step.size_in)
+            )
+            lines.append(
+                f"  {step.name} ({step.op}, k={_dims(step.kernel)}, s={_dims(step.stride)}): r = {terms}; "
+                f"u = {_dims(step.start_in)}"
+            )
+    if recursion.whole:
+        lines.append(f"Receptive field: the whole input ({'x'.join(map(str, recursion.input_spatial))})")
+    else:
+        lines.append(f"Receptive field at the input: {_dims(recursion.size)} (start {_dims(recursion.start)})")
+    return lines
+
+
+def backward_field(report: Any, target: int) -> list[str]:
+    """The seeds' backward recursion from layer ``target`` to the input, as explanation lines."""
+    from convcalc.graph.analysis import backward_recursion
+
+    return backward_lines(backward_recursion(report, target))
+
+
+def _dims(values: Sequence[Fraction | int]) -> str:
+    return "x".join(fraction(v) for v in values)  # "" for no dimension (per_dim writes "-")

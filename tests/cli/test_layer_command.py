@@ -326,7 +326,6 @@ ERRORS = [
     (["--in", "8x8x3", "--k", "3x3x3"], "--k"),  # rank mismatch
     (["--in", "8x8x3", "--k", "3", "--s", "1x1x1"], "--s"),
     (["--in", "8x8x3", "--k", "3", "--op", "bilinear"], "--op"),
-    (["--in", "8x8x3", "--k", "3", "--format", "yaml"], "--format"),
     (["--in", "8x8x3", "--k", "3", "--op", "deconv", "--s", "2", "--output-padding", "2"], "--output-padding"),
     (["--in", "8x8x3", "--k", "3", "--op", "deconv", "--p", "same"], "--p"),
     (["--in", "8x8x3", "--k", "3", "--op", "maxpool", "--p", "2"], "--p"),  # more than half the kernel

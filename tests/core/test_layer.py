@@ -547,31 +547,6 @@ def test_boundary_cases_are_accepted(call):
     call()
 
 
-# --------------------------------------------------------------------------- the JSON contract
-
-
-def test_to_dict_contract():
-    data = conv("640x640x3", out=5, k=(3, 5), s=(1, 2), p=2).to_dict()
-    assert data == {
-        "op": "conv",
-        "input_shape": [640, 640, 3],
-        "output_shape": [642, 320, 5],
-        "params": 3 * 5 * 3 * 5 + 5,
-        "macs": 642 * 320 * 5 * 3 * 3 * 5,
-        "flops": 2 * 642 * 320 * 5 * 3 * 3 * 5 + 642 * 320 * 5,
-        "receptive_field": [3, 5],
-        "jump": [1, 2],
-        "start": [-2, -2],
-        "batch": 1,
-        "warnings": [],
-        "kernel": [3, 5],
-        "stride": [1, 2],
-        "dilation": [1, 1],
-        "padding": [[2, 2], [2, 2]],
-        "groups": 1,
-    }
-
-
 def test_results_are_frozen():
     r = conv("8x8x3")
     with pytest.raises(AttributeError):

@@ -426,7 +426,7 @@ def test_same_padding_gives_ceil_n_over_s(dims, c):
     n, k, s, d, _ = conv_args(dims)
     r = conv(tuple(n) + (c,), k=k, s=s, d=d, p="same")
     assert r.output_shape == tuple(-(-nn // ss) for nn, ss in zip(n, s)) + (c,)
-    for (nn, kk, ss, dd, _, _), (before, after) in zip(dims, r.to_dict()["padding"]):
+    for (nn, kk, ss, dd, _, _), (before, after) in zip(dims, (w.pad for w in r.spec.windows)):
         assert after - before in (0, 1)  # the odd pixel at the end
         # the least padding that holds ceil(n/s) windows
         assert len(conv_starts(nn, kk, ss, dd, before, after)) == -(-nn // ss)

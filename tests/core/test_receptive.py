@@ -15,7 +15,8 @@ from helpers import EXAMPLES, MISALIGNED, conv_out, explained_field, field_of, l
 
 from convcalc import conv, deconv, maxpool
 from convcalc.graph.analysis import analyze
-from convcalc.report import render as render
+from convcalc.report.cells import field_text
+from convcalc.report.json_output import layer_dict, row_dict
 from convcalc.specfile.loader import load
 
 
@@ -40,7 +41,7 @@ def test_conv_per_dim_results():
 def test_deconv_jump_is_one_over_stride_and_json_fraction():
     r = deconv((4, 4, 8), out=3, k=4, s=(2, 3), p=1)
     assert r.jump == (Fraction(1, 2), Fraction(1, 3))
-    data = r.to_dict()
+    data = layer_dict(r)
     assert data["jump"] == ["1/2", "1/3"]
     assert data["output_padding"] == [0, 0]
     assert data["op"] == "deconv"
@@ -162,9 +163,9 @@ def test_after_flatten_or_global_pooling_the_field_is_the_whole_input(tail):
     report = analyze(network)
     last = report.rows[-1]
     assert last.field.whole
-    data = last.to_dict(report.input_shape[:-1])
+    data = row_dict(last)
     assert data["receptive_field"] == "whole" and data["jump"] is None and data["start"] is None
-    assert render.field_text(last) == ("whole", "-")
+    assert field_text(last) == ("whole", "-")
     assert explained_field(network, last.name) == "whole"
     assert explained_field(network, "a") == ((3, 3), (0, 0))
 
@@ -178,7 +179,7 @@ def test_adaptive_pooling_to_one_sees_everything_of_its_input():
 def test_flat_input_has_no_field():
     report = analyze(load_net("input: [20]\nlayers:\n  - linear: {out: 5}\n"))
     assert report.rows[0].field is None
-    assert report.rows[0].to_dict(())["receptive_field"] == "whole"  # a fully connected layer, as `layer` says
+    assert row_dict(report.rows[0])["receptive_field"] == "whole"  # a fully connected layer, as `layer` says
 
 
 # --------------------------------------------------------------------------- Distill 2019, Table 1

@@ -27,7 +27,7 @@ from convcalc import avgpool, conv, deconv, maxpool
 def test_same_padding_tensorflow_rule(n, k, s, d, pad):
     r = conv((n, 1), out=1, k=k, s=s, d=d, p="same")
     assert r.output_shape == (-(-n // s), 1)
-    assert r.to_dict()["padding"] == [list(pad)]
+    assert [w.pad for w in r.spec.windows] == [pad]
 
 
 def test_same_padding_stride_2_warns_about_pytorch():
@@ -37,7 +37,7 @@ def test_same_padding_stride_2_warns_about_pytorch():
 
 
 def test_valid_padding_is_zero():
-    assert conv("10x1", k=3, p="valid").to_dict()["padding"] == [[0, 0]]
+    assert [w.pad for w in conv("10x1", k=3, p="valid").spec.windows] == [(0, 0)]
     assert conv("10x1", k=3, p=" Valid ").output_shape == (8, 1)
 
 

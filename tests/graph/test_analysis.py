@@ -20,10 +20,15 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from convcalc.errors import ConvCalcError
-from convcalc.graph.analysis import analyze, backward_field, walk
+from convcalc.graph.analysis import analyze, walk
 from convcalc.graph.model import NETWORK_INPUT, Network
 from convcalc.ops.catalogue import MERGES
-from convcalc.report import render as render
+from convcalc.report.cells import total_lines
+from convcalc.report.csv_output import net_csv
+from convcalc.report.explain import backward_field
+from convcalc.report.folding import fold
+from convcalc.report.json_output import net_json, report_dict
+from convcalc.report.markdown import net_markdown
 from convcalc.specfile.loader import load, load_text
 
 # --------------------------------------------------------------------------- LeNet-5
@@ -114,7 +119,7 @@ def test_batch_multiplies_macs_and_flops(batch):
     assert all(m.macs == batch * o.macs and m.flops == batch * o.flops for m, o in zip(many.rows, one.rows))
     assert many.params == one.params and many.param_bytes == one.param_bytes
     assert many.activation_bytes == batch * one.activation_bytes
-    assert many.to_dict()["batch"] == batch
+    assert report_dict(many)["batch"] == batch
 
 
 @pytest.mark.parametrize(("batch", "dtype"), [(0, "float32"), (-1, "float32"), (1, "float128")])
@@ -126,11 +131,11 @@ def test_bad_batch_and_dtype(batch, dtype):
 @pytest.mark.parametrize("example", ["lenet5", "resnet50"])
 def test_per_layer_numbers_sum_to_the_totals(example):
     report = analyze(load(EXAMPLES / f"{example}.yaml"), batch=3)
-    data = json.loads(render.net_json(report))
+    data = json.loads(net_json(report))
     for key in ("params", "macs", "flops", "buffers"):
         assert sum(layer[key] for layer in data["layers"]) == data["total"][key]
     assert data["total"]["params"] == data["total"]["trainable_params"] + data["total"]["non_trainable_params"]
-    folded = render.fold(report.rows, 0)
+    folded = fold(report.rows, 0)
     assert sum(row.params for row in folded) == report.params and sum(row.macs for row in folded) == report.macs
 
 
@@ -341,7 +346,7 @@ def test_random_specs_shapes_and_counts(builder):
         assert row.params == params, (row.name, builder.text)
         assert row.macs == macs, (row.name, builder.text)
     # (a) the per-layer numbers sum to the totals, in the report, its JSON and its folded views
-    data = json.loads(render.net_json(report))
+    data = json.loads(net_json(report))
     for key in ("params", "macs", "flops"):
         assert sum(layer[key] for layer in data["layers"]) == data["total"][key] == getattr(report, key)
     assert report.params == sum(params for _, params, _ in builder.expected.values())
@@ -410,10 +415,10 @@ def exercise(text: str) -> None:
     try:
         network = load_text(text, "net.yaml")
         report = analyze(network, batch=2)
-        render.net_json(report)
-        render.net_csv(report, 0)
-        render.net_markdown(report, 1)
-        render.total_lines(report)
+        net_json(report)
+        net_csv(report, 0)
+        net_markdown(report, 1)
+        total_lines(report)
         if network.nodes:
             backward_field(analyze(network), len(network.nodes) - 1)
     except ConvCalcError:

@@ -24,7 +24,8 @@ from hypothesis import strategies as st
 
 from convcalc.graph.analysis import analyze
 from convcalc.graph.model import Network
-from convcalc.io.torch_export import RESERVED, export_torch
+from convcalc.io.torch_export import export_torch
+from convcalc.io.torch_names import RESERVED
 from convcalc.specfile.loader import load, load_text
 
 CANARY = Path(tempfile.gettempdir()) / f"convcalc-canary-{uuid.uuid4().hex}"

@@ -377,7 +377,8 @@ def test_huge_integers_are_spec_errors(text):
     # BUG: integers over Python's 4,300-digit str limit escape as ValueError tracebacks (YAML, shape parser, render).
     try:
         network = load_text(text, SPEC_FILE)
-        from convcalc.report.render import net_csv, net_json
+        from convcalc.report.csv_output import net_csv
+        from convcalc.report.json_output import net_json
 
         report = analyze(network)
         net_json(report)
