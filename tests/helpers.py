@@ -196,7 +196,7 @@ MISALIGNED = "the merged paths have different jumps (misaligned fields)"  # the 
 
 def field_of(row: Any) -> tuple[tuple[Fraction, ...], tuple[Fraction, ...], tuple[Fraction, ...]]:
     """A row's receptive field as (size, jump, start), per spatial dimension."""
-    return row.field.size, row.field.jump, row.field.start
+    return row.field.receptive_field, row.field.jump, row.field.start
 
 
 def explained_field(network: Network, name: str) -> tuple[tuple[Fraction, ...], tuple[Fraction, ...]] | str:

@@ -1,7 +1,7 @@
 """Receptive fields through a network, per spatial dimension, in input pixels (exact fractions).
 
 A layer is described locally by (k, s, t): an output unit i sees k consecutive units of the layer's input,
-starting at t + i*s. Through a chain, with the layer's input field (r, j, u) — size, jump, start —:
+starting at t + i*s. Through a chain, with the layer's input field (r, j, u) — receptive_field, jump, start —:
 
 - forward (one pass, input to output): r' = r + (k - 1) j,  j' = j s,  u' = u + t j;
 - backward (the seeds' recursion, from a layer back to the input): r_{l-1} = s_l r_l + (k_l - s_l),
@@ -20,10 +20,10 @@ from fractions import Fraction
 
 @dataclass(frozen=True)
 class Field:
-    """Receptive field of one output unit (unit 0), per dimension: size, jump and start in input coordinates.
-    ``whole`` marks layers whose units see the whole input (after flatten/global pooling)."""
+    """Receptive field of one output unit (unit 0), per dimension: its receptive_field (size), jump and start in
+    input coordinates. ``whole`` marks layers whose units see the whole input (after flatten/global pooling)."""
 
-    size: tuple[Fraction, ...]
+    receptive_field: tuple[Fraction, ...]
     jump: tuple[Fraction, ...]
     start: tuple[Fraction, ...]
     whole: bool = False
@@ -35,17 +35,18 @@ class Field:
 
     @property
     def end(self) -> tuple[Fraction, ...]:
-        return tuple(u + r for u, r in zip(self.start, self.size))
+        return tuple(u + r for u, r in zip(self.start, self.receptive_field))
 
 
-def forward(field: Field, kernel: Sequence[int], jump: Sequence[Fraction], offset: Sequence[Fraction]) -> Field:
-    """r' = r + (k-1) j;  j' = j s;  u' = u + t j."""
+def forward(field: Field, receptive_field: Sequence[int], jump: Sequence[Fraction], start: Sequence[Fraction]) -> Field:
+    """Through one layer whose local field is (k, s, t) = (receptive_field, jump, start) in units of its input:
+    r' = r + (k-1) j;  j' = j s;  u' = u + t j."""
     if field.whole:
         return field
     return Field(
-        tuple(r + (k - 1) * j for r, k, j in zip(field.size, kernel, field.jump)),
+        tuple(r + (k - 1) * j for r, k, j in zip(field.receptive_field, receptive_field, field.jump)),
         tuple(j * s for j, s in zip(field.jump, jump)),
-        tuple(u + t * j for u, t, j in zip(field.start, offset, field.jump)),
+        tuple(u + t * j for u, t, j in zip(field.start, start, field.jump)),
     )
 
 
@@ -64,6 +65,9 @@ def merge(fields: Sequence[Field], broadcast: Sequence[bool] = ()) -> tuple[Fiel
     return Field(tuple(e - s for s, e in zip(start, end)), jump, start), aligned
 
 
-def backward_step(size: Fraction, start: Fraction, kernel: int, jump: Fraction, offset: Fraction) -> tuple[Fraction, Fraction]:
-    """One step of the seeds' recursion: r_{l-1} = s r_l + (k - s); u_{l-1} = s u_l + t."""
-    return jump * size + (kernel - jump), jump * start + offset
+def backward_step(
+    receptive_field: Fraction, start: Fraction, kernel: int, jump: Fraction, offset: Fraction
+) -> tuple[Fraction, Fraction]:
+    """One step of the seeds' recursion through a layer of local field (k, s, t) = (kernel, jump, offset):
+    r_{l-1} = s r_l + (k - s); u_{l-1} = s u_l + t."""
+    return jump * receptive_field + (kernel - jump), jump * start + offset

@@ -198,11 +198,11 @@ def layer_field(
         return field, () if aligned else ("the merged paths have different jumps (misaligned fields)",)
     if result.field == "global":
         whole = fields[0]
-        return Field(whole.size, whole.jump, whole.start, whole=True), ()
-    return forward(fields[0], result.kernel, result.jump, result.offset), ()
+        return Field(whole.receptive_field, whole.jump, whole.start, whole=True), ()
+    return forward(fields[0], result.receptive_field, result.jump, result.start), ()
 
 
-Interval = tuple[tuple[Fraction, ...], tuple[Fraction, ...]]  # (size r, start u) per spatial dimension
+Interval = tuple[tuple[Fraction, ...], tuple[Fraction, ...]]  # (receptive field r, start u) per spatial dimension
 
 
 @dataclass(frozen=True)
@@ -212,9 +212,9 @@ class BackStep:
 
     name: str
     op: str
-    size: tuple[Fraction, ...]
+    receptive_field: tuple[Fraction, ...]
     start: tuple[Fraction, ...]
-    size_in: tuple[Fraction, ...] = ()
+    receptive_field_in: tuple[Fraction, ...] = ()
     start_in: tuple[Fraction, ...] = ()
     kernel: tuple[int, ...] = ()
     stride: tuple[Fraction, ...] = ()
@@ -228,7 +228,7 @@ class Backward:
 
     target: str
     steps: tuple[BackStep, ...]
-    size: tuple[Fraction, ...]
+    receptive_field: tuple[Fraction, ...]
     start: tuple[Fraction, ...]
     whole: bool
     input_spatial: Shape
@@ -247,16 +247,16 @@ def _back_step(node: Any, result: OpResult, size: tuple[Fraction, ...], start: t
         return BackStep(node.name, node.op, size, start, whole=True)
     if node.op in MERGES:
         return BackStep(node.name, node.op, size, start, size, start, merge=True)
-    pairs = [backward_step(r, u, k, s, t) for r, u, k, s, t in zip(size, start, result.kernel, result.jump, result.offset)]
+    pairs = [backward_step(r, u, k, s, t) for r, u, k, s, t in zip(size, start, result.receptive_field, result.jump, result.start)]
     return BackStep(
         node.name, node.op, size, start, tuple(p[0] for p in pairs), tuple(p[1] for p in pairs),
-        tuple(result.kernel), tuple(result.jump),
+        tuple(result.receptive_field), tuple(result.jump),
     )  # fmt: skip
 
 
 def backward_recursion(report: Report, target: int) -> Backward:
     """Intervals (size r, start u) of output unit 0 of layer ``target``, carried back through every path to the
-    input; merges take the hull. Reads each row's local step (kernel, jump, offset) from the report."""
+    input; merges take the hull. Reads each row's local field (receptive_field, jump, start) from the report."""
     rows = report.rows
     rank = len(report.input_shape) - 1
     one, zero = (Fraction(1),) * rank, (Fraction(0),) * rank
@@ -271,7 +271,7 @@ def backward_recursion(report: Report, target: int) -> Backward:
         if step.whole:
             return Backward(rows[target].name, tuple(steps), (), (), True, report.input_shape[:-1])
         for source in rows[index].node.inputs:  # type: ignore[union-attr]
-            back = (step.size_in, step.start_in)
+            back = (step.receptive_field_in, step.start_in)
             spans[source] = _hull(spans[source], back) if source in spans else back
     size, start = spans.get(NETWORK_INPUT, (one, zero))
     return Backward(rows[target].name, tuple(steps), size, start, False, report.input_shape[:-1])

@@ -39,8 +39,9 @@ FieldKind = Literal["window", "global", "merge"]
 
 @dataclass(frozen=True)
 class OpResult:
-    """One op applied to its inputs. ``kernel``/``jump``/``offset`` describe its local receptive field per spatial
-    dimension, in units of its input: an output sees ``kernel`` inputs starting at ``offset + i*jump``."""
+    """One op applied to its inputs. ``receptive_field``/``jump``/``start`` are its local field per spatial dimension,
+    in units of its input (the same three words as a layer's and a network's field): output unit i sees
+    ``receptive_field`` inputs starting at ``start + i*jump``."""
 
     output_shape: Shape
     params: int = 0
@@ -48,9 +49,9 @@ class OpResult:
     macs: int = 0
     flops: int = 0
     field: FieldKind = "window"
-    kernel: tuple[int, ...] = ()
+    receptive_field: tuple[int, ...] = ()
     jump: tuple[Fraction, ...] = ()
-    offset: tuple[Fraction, ...] = ()
+    start: tuple[Fraction, ...] = ()
     warnings: tuple[str, ...] = ()
     layer: LayerResult | None = None  # the resolved layer (padding, windows) behind a conv, deconv or pooling
     pads: tuple[tuple[int, int], ...] = ()  # pad and crop: the (before, after) positions added or removed per dim
@@ -64,9 +65,9 @@ def pointwise(shape: Shape, flops_per_element: int = 0, params: int = 0, buffers
         params=params,
         buffers=buffers,
         flops=flops_per_element * prod(shape),
-        kernel=(1,) * rank,
+        receptive_field=(1,) * rank,
         jump=(Fraction(1),) * rank,
-        offset=(Fraction(0),) * rank,
+        start=(Fraction(0),) * rank,
         field="window" if rank else "global",
     )
 
@@ -77,9 +78,9 @@ def from_layer(result: LayerResult) -> OpResult:
         params=result.params,
         macs=result.macs,
         flops=result.flops,
-        kernel=result.receptive_field,
+        receptive_field=result.receptive_field,
         jump=result.jump,
-        offset=result.start,
+        start=result.start,
         warnings=result.warnings,
         field="window" if result.receptive_field else "global",
         layer=result,
@@ -119,9 +120,9 @@ def op_linear(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
         macs=result.macs,
         flops=result.flops,
         field="window" if rank else "global",
-        kernel=(1,) * rank,
+        receptive_field=(1,) * rank,
         jump=(Fraction(1),) * rank,
-        offset=(Fraction(0),) * rank,
+        start=(Fraction(0),) * rank,
     )
 
 
@@ -140,9 +141,9 @@ def _adaptive(kind: str, args: dict[str, Any], shapes: list[Shape]) -> OpResult:
     return OpResult(
         output_shape=out_shape,
         flops=flops,
-        kernel=tuple(max(hi - lo for lo, hi in dim) for dim in bins),
+        receptive_field=tuple(max(hi - lo for lo, hi in dim) for dim in bins),
         jump=tuple(Fraction(n, out) for n, out in zip(spatial, sizes)),
-        offset=(Fraction(0),) * len(spatial),
+        start=(Fraction(0),) * len(spatial),
     )
 
 
@@ -218,9 +219,9 @@ def op_upsample(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
     return OpResult(
         output_shape=out_shape,
         flops=flops,
-        kernel=(span,) * rank,
+        receptive_field=(span,) * rank,
         jump=tuple(Fraction(1, f) for f in scale),
-        offset=(Fraction(0),) * rank,
+        start=(Fraction(0),) * rank,
     )
 
 
@@ -230,9 +231,9 @@ def op_pad(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
     rank = len(spatial)
     return OpResult(
         output_shape=tuple(n + lo + hi for n, (lo, hi) in zip(spatial, pads)) + (channels,),
-        kernel=(1,) * rank,
+        receptive_field=(1,) * rank,
         jump=(Fraction(1),) * rank,
-        offset=tuple(Fraction(-lo) for lo, _ in pads),
+        start=tuple(Fraction(-lo) for lo, _ in pads),
         pads=tuple(pads),
     )
 
@@ -268,9 +269,9 @@ def op_crop(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
     rank = len(spatial)
     return OpResult(
         output_shape=out + (channels,),
-        kernel=(1,) * rank,
+        receptive_field=(1,) * rank,
         jump=(Fraction(1),) * rank,
-        offset=tuple(Fraction(lo) for lo, _ in pads),
+        start=tuple(Fraction(lo) for lo, _ in pads),
         pads=tuple(pads),
     )
 

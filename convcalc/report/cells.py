@@ -46,7 +46,7 @@ def field_text(row: Any) -> tuple[str, str]:
     field = row.field
     if field is None or field.whole:
         return "whole", "-"
-    return per_dim(field.size), per_dim(field.jump)
+    return per_dim(field.receptive_field), per_dim(field.jump)
 
 
 def window_text(spec: Any) -> str:

@@ -207,11 +207,11 @@ def backward_lines(recursion: Any) -> list[str]:
         if step.whole:
             lines.append(f"  {step.name} ({step.op}): sees every position of its input: the whole input")
         elif step.merge:
-            lines.append(f"  {step.name} ({step.op}): every input passes r = {_dims(step.size)}, u = {_dims(step.start)}")
+            lines.append(f"  {step.name} ({step.op}): every input passes r = {_dims(step.receptive_field)}, u = {_dims(step.start)}")
         else:
             terms = "; ".join(
                 f"{fraction(s)}*{fraction(r)} + ({k} - {fraction(s)}) = {fraction(back)}"
-                for r, k, s, back in zip(step.size, step.kernel, step.stride, step.size_in)
+                for r, k, s, back in zip(step.receptive_field, step.kernel, step.stride, step.receptive_field_in)
             )
             lines.append(
                 f"  {step.name} ({step.op}, k={_dims(step.kernel)}, s={_dims(step.stride)}): r = {terms}; "
@@ -220,7 +220,7 @@ def backward_lines(recursion: Any) -> list[str]:
     if recursion.whole:
         lines.append(f"Receptive field: the whole input ({'x'.join(map(str, recursion.input_spatial))})")
     else:
-        lines.append(f"Receptive field at the input: {_dims(recursion.size)} (start {_dims(recursion.start)})")
+        lines.append(f"Receptive field at the input: {_dims(recursion.receptive_field)} (start {_dims(recursion.start)})")
     return lines
 
 

@@ -88,7 +88,7 @@ def field_dict(field: Any) -> dict[str, Any]:
     dimensions (a fully connected layer on flat input)."""
     if field is None or field.whole:
         return dict(WHOLE_FIELD)
-    return field_json(field.size, field.jump, field.start)
+    return field_json(field.receptive_field, field.jump, field.start)
 
 
 def row_dict(row: Any) -> dict[str, Any]:
@@ -140,18 +140,18 @@ def backward_dict(recursion: Any) -> dict[str, Any]:
 
     steps = []
     for step in recursion.steps:
-        item: dict[str, Any] = {"name": step.name, "op": step.op, "receptive_field": json_numbers(step.size), "start": json_numbers(step.start)}
+        item: dict[str, Any] = {"name": step.name, "op": step.op, "receptive_field": json_numbers(step.receptive_field), "start": json_numbers(step.start)}
         if step.whole:
             item["input_field"] = "whole"
         else:
-            item.update(input_receptive_field=json_numbers(step.size_in), input_start=json_numbers(step.start_in))
+            item.update(input_receptive_field=json_numbers(step.receptive_field_in), input_start=json_numbers(step.start_in))
             if not step.merge:
                 item.update(kernel=list(step.kernel), stride=json_numbers(step.stride))
         steps.append(item)
     return {
         "layer": recursion.target,
         "steps": steps,
-        "receptive_field": "whole" if recursion.whole else json_numbers(recursion.size),
+        "receptive_field": "whole" if recursion.whole else json_numbers(recursion.receptive_field),
         "start": None if recursion.whole else json_numbers(recursion.start),
         "explain": backward_lines(recursion),
     }

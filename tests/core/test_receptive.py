@@ -87,9 +87,9 @@ def test_dilation_and_pooling():
         "input: 32x32x1\nlayers:\n  - conv: {k: 3, d: 2, name: a}\n  - maxpool: {k: 2, name: m}\n"
         "  - conv: {k: 3, d: 3, name: b}\n"
     )
-    assert by_name["a"].field.size == (2 * (3 - 1) + 1,) * 2 == (5, 5)
-    assert by_name["m"].field.size == (5 + 1 * 1,) * 2 and by_name["m"].field.jump == (2, 2)
-    assert by_name["b"].field.size == (6 + (3 * (3 - 1)) * 2,) * 2 == (18, 18)
+    assert by_name["a"].field.receptive_field == (2 * (3 - 1) + 1,) * 2 == (5, 5)
+    assert by_name["m"].field.receptive_field == (5 + 1 * 1,) * 2 and by_name["m"].field.jump == (2, 2)
+    assert by_name["b"].field.receptive_field == (6 + (3 * (3 - 1)) * 2,) * 2 == (18, 18)
 
 
 def test_upsampling_has_a_fractional_jump():
@@ -98,7 +98,7 @@ def test_upsampling_has_a_fractional_jump():
         "  - upsample: {scale: 2, name: up2}\n  - conv: {k: 3, name: b}\n"
     )
     assert by_name["up"].field.jump == (1, 1) and by_name["up2"].field.jump == (Fraction(1, 2),) * 2
-    assert by_name["b"].field.size == (3 + 2 * Fraction(1, 2),) * 2 == (4, 4)
+    assert by_name["b"].field.receptive_field == (3 + 2 * Fraction(1, 2),) * 2 == (4, 4)
 
 
 def test_residual_add_takes_the_hull_of_its_paths():
@@ -152,7 +152,7 @@ def test_merging_paths_with_different_jumps_is_flagged():
     )
     assert by_name["a"].output_shape == by_name["b"].output_shape == (2, 2, 1)
     assert MISALIGNED in by_name["s"].warnings
-    assert by_name["s"].field.size == (4, 4)  # the hull of [0, 3) and [0, 4)
+    assert by_name["s"].field.receptive_field == (4, 4)  # the hull of [0, 3) and [0, 4)
 
 
 @pytest.mark.parametrize(
@@ -173,7 +173,7 @@ def test_after_flatten_or_global_pooling_the_field_is_the_whole_input(tail):
 def test_adaptive_pooling_to_one_sees_everything_of_its_input():
     by_name = rows_of("input: 9x9x2\nlayers:\n  - conv: {k: 3, name: a}\n  - adaptive_avgpool: {size: 1, name: gap}\n")
     assert by_name["gap"].output_shape == (1, 1, 2)
-    assert by_name["gap"].field.size == (3 + (7 - 1) * 1,) * 2 == (9, 9)
+    assert by_name["gap"].field.receptive_field == (3 + (7 - 1) * 1,) * 2 == (9, 9)
 
 
 def test_flat_input_has_no_field():
@@ -236,7 +236,7 @@ def test_alexnet_torchvision_field_is_195():
     by_name = {row.name: row for row in report.rows}
     pool = by_name["features.12"]
     # 11; +2*4 = 19 (jump 8); +4*8 = 51; +2*8 = 67 (jump 16); +3*(2*16) = 163; +2*16 = 195 (jump 32)
-    assert pool.field.size == (11 + 2 * 4 + 4 * 8 + 2 * 8 + 3 * 2 * 16 + 2 * 16,) * 2 == (195, 195)
+    assert pool.field.receptive_field == (11 + 2 * 4 + 4 * 8 + 2 * 8 + 3 * 2 * 16 + 2 * 16,) * 2 == (195, 195)
     assert pool.field.jump == (32, 32)
     assert pool.field.start == (-2 - 2 * 8 - 3 * 16,) * 2 == (-66, -66)
     assert pool.output_shape == (6, 6, 256)
@@ -259,7 +259,7 @@ def test_alexnet_example_field_is_195():
         pytest.skip("examples/alexnet.yaml does not exist yet")
     report = analyze(load(path))
     pool = [row for row in report.rows if row.op == "maxpool"][-1]
-    assert pool.field.size == (195, 195) and pool.field.jump == (32, 32)
+    assert pool.field.receptive_field == (195, 195) and pool.field.jump == (32, 32)
 
 
 VGG16 = """
@@ -298,8 +298,8 @@ def test_vgg16_field_is_196_at_conv5_3_and_212_at_pool5():
     conv5_3, pool5 = by_name["conv5.2"], by_name["pool5"]
     # +2 per conv at jump 1, 2, 4, 8, 16 (2, 2, 3, 3, 3 convs) and +1*jump per 2x2 pool
     r_conv5_3 = 1 + 2 * 2 * 1 + 1 * 1 + 2 * 2 * 2 + 1 * 2 + 3 * 2 * 4 + 1 * 4 + 3 * 2 * 8 + 1 * 8 + 3 * 2 * 16
-    assert conv5_3.field.size == (r_conv5_3,) * 2 == (196, 196)
-    assert pool5.field.size == (196 + 1 * 16,) * 2 == (212, 212)
+    assert conv5_3.field.receptive_field == (r_conv5_3,) * 2 == (196, 196)
+    assert pool5.field.receptive_field == (196 + 1 * 16,) * 2 == (212, 212)
     assert pool5.field.jump == (32, 32)
     # effective padding 90 (google-research/receptive_field): 1 per conv times its input's jump
     assert pool5.field.start == (-(2 * 1 + 2 * 2 + 3 * 4 + 3 * 8 + 3 * 16),) * 2 == (-90, -90)
@@ -362,7 +362,7 @@ def test_resnet_v1_tf_slim_field(depth, units, size, padding):
     assert last.output_shape == (7, 7, 2048)
     # the stem: 7, then +2*2 = 11 at jump 4; a unit adds 2*jump (its 3x3), the last of blocks 1-3 at the old jump
     expected = 11 + n1 * 2 * 4 + n2 * 2 * 8 + n3 * 2 * 16 + n4 * 2 * 32
-    assert last.field.size == (expected, expected) == (size, size)  # Distill Table 1: resnet_v1_50 483
+    assert last.field.receptive_field == (expected, expected) == (size, size)  # Distill Table 1: resnet_v1_50 483
     assert last.field.jump == (32, 32)
     assert last.field.start == (-padding, -padding)  # google-research/receptive_field: effective padding
     assert not any(row.warnings for row in report.rows if row.op == "add")

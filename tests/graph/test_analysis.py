@@ -64,7 +64,7 @@ def test_lenet5_layer_by_layer():
     assert report.input_shape == (32, 32, 1) and report.output_shape == (10,)
 
     # Receptive fields: 5; 5 + 1*1 = 6 (jump 2); 6 + 4*2 = 14; 14 + 1*2 = 16 (jump 4); 16 + 4*4 = 32 = the image.
-    sizes = [by_name[n].field.size[0] for n in ("C1", "S2", "C3", "S4", "C5")]
+    sizes = [by_name[n].field.receptive_field[0] for n in ("C1", "S2", "C3", "S4", "C5")]
     jumps = [by_name[n].field.jump[0] for n in ("C1", "S2", "C3", "S4", "C5")]
     assert sizes == [5, 5 + 1 * 1, 6 + 4 * 2, 14 + 1 * 2, 16 + 4 * 4] == [5, 6, 14, 16, 32]
     assert jumps == [1, 2, 2, 4, 4]
@@ -150,7 +150,7 @@ def test_resnet50_example_totals_and_field():
     by_name = {row.name: row for row in report.rows}
     last = [row for row in report.rows if row.blocks == ("layer4.2",)][-1]
     # torchvision's v1.5 (stride on the 3x3): 11 after the stem, +8 per unit of layer1, +8 +16*3, +16 +32*5, +32 +64*2
-    assert last.field.size == (11 + 3 * 8 + (8 + 3 * 16) + (16 + 5 * 32) + (32 + 2 * 64),) * 2 == (427, 427)
+    assert last.field.receptive_field == (11 + 3 * 8 + (8 + 3 * 16) + (16 + 5 * 32) + (32 + 2 * 64),) * 2 == (427, 427)
     assert last.field.jump == (32, 32)
     assert by_name["avgpool"].output_shape == (1, 1, 2048)
     assert by_name["fc"].field.whole
@@ -372,8 +372,8 @@ def backward(network: Network, target: int) -> tuple[tuple[Fraction, ...], tuple
         else:
             result = step.result
             back = (
-                tuple(s * r + (k - s) for r, k, s in zip(size, result.kernel, result.jump)),
-                tuple(s * u + t for u, s, t in zip(start, result.jump, result.offset)),
+                tuple(s * r + (k - s) for r, k, s in zip(size, result.receptive_field, result.jump)),
+                tuple(s * u + t for u, s, t in zip(start, result.jump, result.start)),
             )
         for source in step.node.inputs:
             if source in spans:
@@ -403,7 +403,7 @@ def test_random_specs_forward_field_equals_backward_recursion(builder):
             ancestors.update(i for i in node.inputs if i != NETWORK_INPUT)
     if any(MISALIGNED in report.rows[i].warnings for i in ancestors):
         return  # paths with different jumps: the forward hull is flagged as approximate
-    assert last.field.size == size, builder.text
+    assert last.field.receptive_field == size, builder.text
     assert last.field.start == start, builder.text
 
 

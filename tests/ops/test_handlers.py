@@ -30,7 +30,7 @@ def test_crop_removes_the_border_and_shifts_the_field() -> None:
     r = rows_of(SE)
     assert r["skip"].output_shape == (64 - 2 - 2, 64 - 2 - 2, 8)
     assert r["skip"].field.start == (Fraction(2), Fraction(2))  # output unit 0 is input pixel 2
-    assert r["skip"].field.size == (1, 1)
+    assert r["skip"].field.receptive_field == (1, 1)
     assert r["cat"].output_shape == (60, 60, 16)
 
 
@@ -38,7 +38,7 @@ def test_mul_broadcasts_a_gate_over_the_grid() -> None:
     r = rows_of(SE)
     assert r["scaled"].output_shape == (60, 60, 16)
     assert r["scaled"].flops == 60 * 60 * 16  # one multiply per output element
-    assert r["scaled"].field.size == (64, 64)  # the gate saw the whole input
+    assert r["scaled"].field.receptive_field == (64, 64)  # the gate saw the whole input
     assert r["scaled"].field.jump == (1, 1)  # the gate is broadcast: not a misaligned path
     assert r["scaled"].warnings == ()
 

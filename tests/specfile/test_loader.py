@@ -532,7 +532,7 @@ def test_per_side_padding():
 def test_per_dimension_padding_and_kernel():
     row = analyze(load_net("input: 10x12x1\nlayers:\n  - conv: {k: [3, 5], p: [1, 0], s: [1, 2]}\n")).rows[0]
     assert row.output_shape == (10 + 2 - 3 + 1, (12 - 5) // 2 + 1, 1) == (10, 4, 1)
-    assert row.field.size == (3, 5) and row.field.jump == (1, 2) and row.field.start == (-1, 0)
+    assert row.field.receptive_field == (3, 5) and row.field.jump == (1, 2) and row.field.start == (-1, 0)
 
 
 def test_padding_same_and_valid():
@@ -554,7 +554,7 @@ def test_pad_op():
     report = analyze(network)
     assert [row.output_shape for row in report.rows] == [(8 + 1 + 2, 8 + 0 + 3, 3), (13, 13, 3), (17, 13, 3)]
     assert all(row.params == row.macs == row.flops == 0 for row in report.rows)
-    assert report.rows[0].field.start == (-1, 0) and report.rows[0].field.size == (1, 1)
+    assert report.rows[0].field.start == (-1, 0) and report.rows[0].field.receptive_field == (1, 1)
     assert report.rows[2].field.start == (-1 - 1 - 2, 0 - 1 - 0)
 
 
@@ -712,7 +712,7 @@ def test_1d_input(input_text, layers, shape):
     assert report.input_shape == (100, 3)
     assert report.rows[-1].output_shape == (shape, 8) == (24, 8)
     assert report.rows[0].params == 5 * 3 * 8 + 8
-    assert report.rows[-1].field.size == (5 + (2 - 1) * 2,) and report.rows[-1].field.jump == (4,)
+    assert report.rows[-1].field.receptive_field == (5 + (2 - 1) * 2,) and report.rows[-1].field.jump == (4,)
 
 
 def test_3d_input():
@@ -722,7 +722,7 @@ def test_3d_input():
     assert report.rows[0].output_shape == (8, 8, 8, 4)
     assert report.rows[1].output_shape == (4, 4, 4, 4)
     assert report.rows[0].params == 27 * 3 * 4 + 4
-    assert report.rows[1].field.size == (3 + 1, 3 + 2, 3 + 2) and report.rows[1].field.jump == (2, 4, 4)
+    assert report.rows[1].field.receptive_field == (3 + 1, 3 + 2, 3 + 2) and report.rows[1].field.jump == (2, 4, 4)
 
 
 @pytest.mark.parametrize("text", ["3@32x32", "32x32x3", "[32, 32, 3]", "3 @ 32 x 32"])

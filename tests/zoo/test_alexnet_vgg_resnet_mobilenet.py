@@ -52,7 +52,7 @@ def test_alexnet_by_hand() -> None:
     assert rows["classifier.1"].params == 9216 * 4096 + 4096
     assert rows["classifier.1"].macs == 9216 * 4096
     rf = 11 + (3 - 1) * 4 + (5 - 1) * 8 + (3 - 1) * 8 + 3 * (3 - 1) * 16 + (3 - 1) * 16  # r += (k - 1) * jump
-    assert rows["features.12"].field.size == (rf, rf) == (195, 195)
+    assert rows["features.12"].field.receptive_field == (rf, rf) == (195, 195)
 
 
 def test_vgg16_by_hand() -> None:

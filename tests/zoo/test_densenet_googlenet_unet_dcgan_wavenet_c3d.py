@@ -176,21 +176,21 @@ def test_dcgan_generator_by_hand() -> None:
 def test_wavenet_receptive_field_grows_with_the_dilations() -> None:
     report = report_of("wavenet")
     rows = rows_by_name(report)
-    assert rows["embed"].field.size == (1,)
+    assert rows["embed"].field.receptive_field == (1,)
     for stack in range(3):
         for j in range(10):
             prefix = f"stack.{stack}.layer.{j}"
             seen = 1 + stack * (2**10 - 1) + (2 ** (j + 1) - 1)  # 1 + the dilations so far, kernel 2
             for part in ("dilated", "add"):
                 row = rows[f"{prefix}.{part}"]
-                assert row.field.size == (seen,), row.name
+                assert row.field.receptive_field == (seen,), row.name
                 assert row.field.start == (-(seen - 1),), row.name  # causal: sample t sees t - seen + 1 ... t
                 assert row.output_shape == (16000, 32)
     dilations = [2**j for j in range(10)] * 3
     rf = 1 + sum(dilations)
     assert rf == 3070
     assert report.rows[-1].name == "out2"
-    assert report.rows[-1].field.size == (rf,) and report.rows[-1].field.jump == (1,)
+    assert report.rows[-1].field.receptive_field == (rf,) and report.rows[-1].field.jump == (1,)
     assert rows["stack.2.layer.9.dilated"].macs == 16000 * 32 * 32 * 2
 
 
@@ -597,5 +597,5 @@ def test_wavenet_receptive_field_in_torch(torch: Any) -> None:
     seen = torch.nonzero(x.grad[0, 0]).flatten().tolist()
     report = analyze(replace(network, input_shape=(length, 1)))
     rf = report.rows[-1].field
-    assert rf.size == (3070,) and rf.start == (-3069,)
+    assert rf.receptive_field == (3070,) and rf.start == (-3069,)
     assert seen == list(range(t + int(rf.start[0]), t + 1))
