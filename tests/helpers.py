@@ -202,7 +202,7 @@ def field_of(row: Any) -> tuple[tuple[Fraction, ...], tuple[Fraction, ...], tupl
 def explained_field(network: Network, name: str) -> tuple[tuple[Fraction, ...], tuple[Fraction, ...]] | str:
     """The last line of convcalc's backward recursion, parsed: (size, start), or "whole"."""
     from convcalc.graph.analysis import analyze
-    from convcalc.report.explain import backward_field
+    from convcalc.report.backward import backward_field
 
     target = next(node.index for node in network.nodes if node.name == name)
     last = backward_field(analyze(network), target)[-1]

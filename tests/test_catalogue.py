@@ -15,10 +15,10 @@ from convcalc.graph.analysis import analyze
 from convcalc.io.torch_export import FORWARD_OPS
 from convcalc.ops.catalogue import CATALOGUE, LAYER_OPS, MERGES, OPS_BY_NAME, canonical_op
 from convcalc.ops.handlers import OPS
-from convcalc.ops.listing import listing
 from convcalc.report.ops_output import ops_markdown
 from convcalc.specfile._coreschemas import SCHEMAS
 from convcalc.specfile.loader import load_text
+from convcalc.specfile.op_arguments import listing
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()

@@ -18,9 +18,8 @@ from fractions import Fraction
 from typing import Any
 
 from convcalc.check.discovery import collect, read_spec_source
-from convcalc.core.notation import Shape, format_shape, parse_shape
+from convcalc.core.notation import Shape, format_shape, grouped, json_decimal, parse_shape, rounded
 from convcalc.errors import ConvCalcError, SpecError
-from convcalc.report.numbers import grouped, json_decimal, rounded
 
 EXPECT_KEYS = ("output", "params", "macs", "flops", "receptive_field")
 OPERATORS: dict[str, Callable[[Any, Any], bool]] = {

@@ -6,6 +6,7 @@ Shapes are tuples of ints, channels last, batch excluded: ``(H, W, C)``, ``(L, C
 from __future__ import annotations
 
 import re
+from fractions import Fraction
 
 from convcalc.errors import InputError
 
@@ -89,3 +90,29 @@ def dim_names(rank: int) -> tuple[str, ...]:
     """Conventional names of the spatial dimensions: L; H W; D H W; then d1 d2 ..."""
     names = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
     return names.get(rank, tuple(f"d{i + 1}" for i in range(rank)))
+
+
+# --------------------------------------------------------------------------- writing exact numbers
+
+
+def grouped(value: int) -> str:
+    """An exact whole number with thousands separators: '46,224,000'."""
+    return f"{value:,}"
+
+
+def fraction(value: Fraction | int) -> str:
+    """Exact: '3', or '1/2' when not whole."""
+    value = Fraction(value)
+    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+
+
+def rounded(value: Fraction | int) -> str:
+    """A whole number with thousands separators, a fraction as a decimal of six significant digits: '2.33333'."""
+    value = Fraction(value)
+    return grouped(value.numerator) if value.denominator == 1 else f"{float(value):,.6g}"
+
+
+def json_decimal(value: Fraction | int) -> int | float:
+    """A number for JSON where a float is good enough (a failed expectation's actual value): int when whole."""
+    value = Fraction(value)
+    return value.numerator if value.denominator == 1 else float(value)

@@ -6,15 +6,12 @@ Pure text: returns lines; the CLI prints them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from fractions import Fraction
 from math import prod
-from typing import Any
 
 from convcalc.core.notation import dim_names
 from convcalc.core.resolved import ConvSpec, LayerResult, LinearSpec, PoolSpec
 from convcalc.core.windows import Window
-from convcalc.report.numbers import format_shape, fraction, grouped
+from convcalc.report.numbers import format_shape, grouped
 
 
 def star(values: tuple[int, ...] | list[int]) -> str:
@@ -184,52 +181,3 @@ def explain(result: LayerResult, convention: str = "convcalc") -> list[str]:
     head = f"{result.op}: input {format_shape(result.input_shape)} -> output {format_shape(result.output_shape)}"
     body = EXPLAIN[type(spec)](own, spec) if spec is not None else []
     return [head, *body, *convention_lines(own, convention)]  # warnings go to stderr, not into the steps
-
-
-def explain_output(format: str, report: Any, recursion: Any) -> str:
-    """`net --explain LAYER`: the lines (table), a fenced block (markdown) or the recursion as data (json)."""
-    if format == "json":
-        from convcalc.report.json_output import backward_dict, to_json
-
-        return to_json({"name": report.name, **backward_dict(recursion)})
-    text = "\n".join(backward_lines(recursion))
-    return f"```text\n{text}\n```" if format == "markdown" else text
-
-
-# --------------------------------------------------------------------------- net --explain: the backward recursion
-
-
-def backward_lines(recursion: Any) -> list[str]:
-    """The recursion as explanation lines: the formula, one line per layer, the receptive field at the input."""
-    lines = [f"Backward from {recursion.target!r}: r_(l-1) = s_l * r_l + (k_l - s_l), start u_(l-1) = s_l * u_l + t_l"]
-    lines.append(f"  {recursion.target}: r = 1, u = 0 (one output unit)")
-    for step in recursion.steps:
-        if step.whole:
-            lines.append(f"  {step.name} ({step.op}): sees every position of its input: the whole input")
-        elif step.merge:
-            lines.append(f"  {step.name} ({step.op}): every input passes r = {_dims(step.receptive_field)}, u = {_dims(step.start)}")
-        else:
-            terms = "; ".join(
-                f"{fraction(s)}*{fraction(r)} + ({k} - {fraction(s)}) = {fraction(back)}"
-                for r, k, s, back in zip(step.receptive_field, step.kernel, step.stride, step.receptive_field_in)
-            )
-            lines.append(
-                f"  {step.name} ({step.op}, k={_dims(step.kernel)}, s={_dims(step.stride)}): r = {terms}; "
-                f"u = {_dims(step.start_in)}"
-            )
-    if recursion.whole:
-        lines.append(f"Receptive field: the whole input ({'x'.join(map(str, recursion.input_spatial))})")
-    else:
-        lines.append(f"Receptive field at the input: {_dims(recursion.receptive_field)} (start {_dims(recursion.start)})")
-    return lines
-
-
-def backward_field(report: Any, target: int) -> list[str]:
-    """The seeds' backward recursion from layer ``target`` to the input, as explanation lines."""
-    from convcalc.graph.analysis import backward_recursion
-
-    return backward_lines(backward_recursion(report, target))
-
-
-def _dims(values: Sequence[Fraction | int]) -> str:
-    return "x".join(fraction(v) for v in values)  # "" for no dimension (per_dim writes "-")

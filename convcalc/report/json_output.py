@@ -130,28 +130,3 @@ def net_json(report: Any, depth: int | None = None) -> str:
     """The JSON contract (convcalc.report.schema.net_schema); with ``depth``, blocks nested deeper are folded into
     one row each, as in the other formats."""
     return to_json(report_dict(report, depth))
-
-
-def backward_dict(recursion: Any) -> dict[str, Any]:
-    """`net --explain`'s recursion for JSON: every step's interval before and after, exact numbers ("p/q" when
-    fractional), the receptive field at the input ("whole", with null start, when a layer sees the whole input)
-    and the lines."""
-    from convcalc.report.explain import backward_lines
-
-    steps = []
-    for step in recursion.steps:
-        item: dict[str, Any] = {"name": step.name, "op": step.op, "receptive_field": json_numbers(step.receptive_field), "start": json_numbers(step.start)}
-        if step.whole:
-            item["input_field"] = "whole"
-        else:
-            item.update(input_receptive_field=json_numbers(step.receptive_field_in), input_start=json_numbers(step.start_in))
-            if not step.merge:
-                item.update(kernel=list(step.kernel), stride=json_numbers(step.stride))
-        steps.append(item)
-    return {
-        "layer": recursion.target,
-        "steps": steps,
-        "receptive_field": "whole" if recursion.whole else json_numbers(recursion.receptive_field),
-        "start": None if recursion.whole else json_numbers(recursion.start),
-        "explain": backward_lines(recursion),
-    }

@@ -9,13 +9,12 @@ from fractions import Fraction
 from typing import Any
 
 from convcalc.core.notation import format_shape as format_shape  # shapes: the notation parse_shape reads
+from convcalc.core.notation import fraction as fraction  # exact numbers: written as the notation writes them
+from convcalc.core.notation import grouped as grouped
+from convcalc.core.notation import json_decimal as json_decimal
+from convcalc.core.notation import rounded as rounded
 
 SI = ((10**18, "E"), (10**15, "P"), (10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "k"))
-
-
-def grouped(value: int) -> str:
-    """An exact whole number with thousands separators: '46,224,000'."""
-    return f"{value:,}"
 
 
 def si(value: int) -> str:
@@ -47,21 +46,9 @@ def count(value: int) -> str:
     return f"{grouped(value)} ({si(value)})" if abs(value) >= 1000 else grouped(value)
 
 
-def fraction(value: Fraction | int) -> str:
-    """Exact: '3', or '1/2' when not whole."""
-    value = Fraction(value)
-    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
-
-
 def per_dim(values: Sequence[Any]) -> str:
     """One exact value per spatial dimension: '3x5', '1/2x1/2'; '-' when there is none."""
     return "x".join(fraction(v) for v in values) if values else "-"
-
-
-def rounded(value: Fraction | int) -> str:
-    """A whole number with thousands separators, a fraction as a decimal of six significant digits: '2.33333'."""
-    value = Fraction(value)
-    return grouped(value.numerator) if value.denominator == 1 else f"{float(value):,.6g}"
 
 
 def share(part: int, total: int) -> str:
@@ -88,9 +75,3 @@ def json_number(value: Fraction | int) -> int | str:
 def json_numbers(values: Sequence[Fraction | int]) -> list[int | str]:
     """One exact JSON number per dimension."""
     return [json_number(value) for value in values]
-
-
-def json_decimal(value: Fraction | int) -> int | float:
-    """A number for JSON where a float is good enough (a failed expectation's actual value): int when whole."""
-    value = Fraction(value)
-    return value.numerator if value.denominator == 1 else float(value)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import textwrap
 
-from convcalc.ops.listing import Argument, OpListing
+from convcalc.specfile.op_arguments import Argument, OpListing
 
 
 def argument_text(argument: Argument) -> str:

@@ -4,18 +4,22 @@ so the expander records a reference and resolves it once every layer is known.""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from convcalc.errors import SpecError
 
-if TYPE_CHECKING:
-    from convcalc.specfile.expansion import Expander
+
+class Resolver(Protocol):
+    """What a reference needs to resolve: the file (for errors) and every layer name known so far (the expander)."""
+
+    file: str | None
+    all_names: dict[str, Ref]
 
 
 class Ref:
     """Something that names a node once every layer is known (``from:`` may point forward)."""
 
-    def resolve(self, expander: Expander) -> int:
+    def resolve(self, expander: Resolver) -> int:
         raise NotImplementedError
 
 
@@ -23,7 +27,7 @@ class Ref:
 class NodeRef(Ref):
     index: int
 
-    def resolve(self, expander: Expander) -> int:
+    def resolve(self, expander: Resolver) -> int:
         return self.index
 
 
@@ -42,7 +46,7 @@ class Scope:
 class ScopeOut(Ref):
     scope: Scope
 
-    def resolve(self, expander: Expander) -> int:
+    def resolve(self, expander: Resolver) -> int:
         if not self.scope.items:
             raise SpecError("block has no layers", expander.file, self.scope.line, self.scope.prefix.rstrip("."))
         return self.scope.items[-1].resolve(expander)
@@ -53,7 +57,7 @@ class Previous(Ref):
     scope: Scope
     position: int
 
-    def resolve(self, expander: Expander) -> int:
+    def resolve(self, expander: Resolver) -> int:
         return (self.scope.items[self.position - 1] if self.position else self.scope.input).resolve(expander)
 
 
@@ -65,7 +69,7 @@ class Named(Ref):
     line: int
     layer: str
 
-    def resolve(self, expander: Expander) -> int:
+    def resolve(self, expander: Resolver) -> int:
         target, scope = self.target, self.scope
         if isinstance(target, int) and not isinstance(target, bool):
             if target >= 0:

@@ -15,7 +15,7 @@ from pydantic import AliasChoices, ConfigDict, Field, TypeAdapter
 from typing_extensions import TypedDict  # pydantic needs this TypedDict before Python 3.12
 
 from convcalc.ops.catalogue import CATALOGUE, OP_ARG_TYPES, spellings
-from convcalc.ops.listing import arguments
+from convcalc.specfile.op_arguments import arguments
 
 # strict: a wrong-typed value (`out: true`, `eps: "x"`) is an error, never converted (true would read as 1)
 PosInt = Annotated[int, Field(ge=1, strict=True)]

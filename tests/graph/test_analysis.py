@@ -23,9 +23,9 @@ from convcalc.errors import ConvCalcError
 from convcalc.graph.analysis import analyze, walk
 from convcalc.graph.model import NETWORK_INPUT, Network
 from convcalc.ops.catalogue import MERGES
+from convcalc.report.backward import backward_field
 from convcalc.report.cells import total_lines
 from convcalc.report.csv_output import net_csv
-from convcalc.report.explain import backward_field
 from convcalc.report.folding import fold
 from convcalc.report.json_output import net_json, report_dict
 from convcalc.report.markdown import net_markdown

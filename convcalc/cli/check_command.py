@@ -1,0 +1,68 @@
+"""``convcalc check``: the expectations written in specs, checked (a CI gate) or, with --update, rewritten."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from convcalc.cli.common import MAX_LAYERS_HELP, fail, run_core
+from convcalc.report.formats import CheckFormat
+
+EPILOG = (
+    "Examples: convcalc check specs/ (exit 0: all expectations hold, 1: one fails, 2: a spec is invalid); "
+    "convcalc check model.yaml --format github; convcalc check --update model.yaml"
+)
+
+
+def check(
+    specs: Annotated[list[str], typer.Argument(help="Spec files, folders (searched for *.yaml, *.yml, *.json) or globs; a file named must be a spec.")],
+    format: Annotated[CheckFormat, typer.Option("--format", help="table (alias: text), github (GitHub Actions annotations) or json.")] = CheckFormat.TABLE,
+    update: Annotated[bool, typer.Option("--update", help="Write the current shapes and params into the expect: fields (comments, layout and bounds kept).")] = False,
+    allow_empty: Annotated[bool, typer.Option("--allow-empty", help="Exit 0 when no spec is found (default: exit 2, nothing was checked).")] = False,
+    skip_non_specs: Annotated[bool, typer.Option("--skip-non-specs", help="Skip named files that are not specs, as a folder search does (for pre-commit, which names every YAML file).")] = False,
+    max_layers: Annotated[Optional[str], typer.Option("--max-layers", help=MAX_LAYERS_HELP, show_default="1,000,000")] = None,
+) -> None:
+    """Check the expectations written in specs (expect: on layers and at the top level); a CI gate."""
+    from convcalc.check import check_paths
+    from convcalc.report import check_output
+    from convcalc.run import parse_max_layers
+    from convcalc.specfile.limits import layer_limit
+
+    if format is CheckFormat.TEXT:  # the name before 0.1: still accepted
+        format = CheckFormat.TABLE
+    if update and format != "table":
+        fail(f"--format: --update writes the specs and reports as text; it has no {format} output")
+    if update:
+        update_specs(specs, allow_empty, skip_non_specs, max_layers)
+        return
+    with layer_limit(run_core(lambda: parse_max_layers(max_layers))):
+        result = run_core(lambda: check_paths(specs, allow_empty, named_non_specs=not skip_non_specs))
+    if format == "json":
+        print(check_output.json_text(result))
+    elif format == "github":
+        print("\n".join(check_output.github_lines(result)))
+    else:
+        out, err = check_output.text_lines(result)
+        for line in err:
+            print(f"convcalc: error: {line}", file=sys.stderr)
+        if out:
+            print("\n".join(out))
+    raise typer.Exit(result.exit_code)
+
+
+def update_specs(specs: list[str], allow_empty: bool, skip_non_specs: bool, max_layers: str | None) -> None:
+    """``--update``: write the current values into the specs' expect: fields and say what changed."""
+    from convcalc.check import update_paths
+    from convcalc.report import check_output
+    from convcalc.run import parse_max_layers
+    from convcalc.specfile.limits import layer_limit
+
+    limit = run_core(lambda: parse_max_layers(max_layers))
+    with layer_limit(limit):
+        results = run_core(lambda: update_paths(specs, named_non_specs=not skip_non_specs))
+    if results:
+        print("\n".join(check_output.update_lines(results)))
+    if not allow_empty and not any(result.spec for result in results):
+        fail(check_output.no_specs_message(specs, len(results)))
