@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from convcalc.cli import app
 from convcalc.conventions.counting import RULES, TOOLS
 from convcalc.graph.analysis import analyze
-from convcalc.io.torch_export import FORWARD_OPS
+from convcalc.io.torch_export import FORWARD_CODE, FORWARD_OPS, MODULE_CODE
 from convcalc.ops.catalogue import CATALOGUE, LAYER_OPS, MERGES, OPS_BY_NAME, canonical_op
 from convcalc.ops.handlers import OPS
 from convcalc.report.ops_output import ops_markdown
@@ -72,7 +72,8 @@ def test_every_convention_has_a_rule_for_every_op():
 
 
 def test_ops_without_a_torch_module_are_written_in_forward():
-    assert set(FORWARD_OPS) == {entry.name for entry in CATALOGUE if not entry.torch}
+    assert set(FORWARD_OPS) == {entry.name for entry in CATALOGUE if not entry.torch} == set(FORWARD_CODE)
+    assert set(MODULE_CODE) == {entry.name for entry in CATALOGUE if entry.torch}  # every other op has its module
     assert MERGES <= {entry.name for entry in CATALOGUE if entry.merge}
 
 

@@ -11,7 +11,7 @@ compiled before it is returned.
 from __future__ import annotations
 
 import ast
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from convcalc import __version__
@@ -32,11 +32,10 @@ from convcalc.io.torch_names import (
 )
 from convcalc.ops.catalogue import ACTIVATIONS, CATALOGUE, op
 
-ACTIVATION_MODULES = {name: op(name).torch for name in ACTIVATIONS}
 ACTIVATION_KWARGS = ("negative_slope", "alpha", "beta", "threshold", "min_val", "max_val", "approximate")
 FORWARD_OPS = tuple(entry.name for entry in CATALOGUE if not entry.torch)  # written in ``forward``: no submodule
 WINDOW_OPS = ("conv", "deconv", "maxpool", "avgpool")  # windows resolved by the analysis: kernel, stride, padding
-RANKED_OPS = (*WINDOW_OPS, "adaptive_avgpool", "adaptive_maxpool", "pad", "upsample", "global_avgpool", "global_maxpool")
+RANKED_OPS = (*(entry.name for entry in CATALOGUE if "{n}" in entry.torch and entry.name != "bn"), "upsample")  # 1-D to 3-D
 
 
 def args_text(*positional: Any, **keywords: Any) -> str:
@@ -55,49 +54,50 @@ def _windows(step: Row) -> tuple[Any, ...]:
 
 
 def module_code(step: Row) -> str | None:
-    """The constructor of the node's module, or None for ops done in ``forward`` (add, concat)."""
-    node, result = step.node, step.result
-    args, shape = node.args, step.input_shapes[0]
-    rank = len(shape) - 1
-    op = node.op
+    """The constructor of the node's module, or None for ops written in ``forward`` (add, mul, concat, crop)."""
+    op, rank = step.node.op, len(step.input_shapes[0]) - 1
     if op in FORWARD_OPS:
         return None
     if op in RANKED_OPS and not 1 <= rank <= 3:
         raise ConvCalcError(f"PyTorch has no {rank}-D {op}", "in")
-    if op in WINDOW_OPS:
-        return window_module_code(step)
-    if op in ("adaptive_avgpool", "adaptive_maxpool"):
-        size = tuple(result.output_shape[:-1])
-        kind = "Avg" if op == "adaptive_avgpool" else "Max"
-        return f"nn.Adaptive{kind}Pool{rank}d({literal(size[0] if len(set(size)) == 1 else size)})"
-    if op in ("global_avgpool", "global_maxpool"):
-        kind = "Avg" if op == "global_avgpool" else "Max"
-        return f"nn.Sequential(nn.Adaptive{kind}Pool{rank}d(1), nn.Flatten())"
-    if op == "linear":
-        return f"nn.Linear({args_text(shape[-1], args['out'], **({} if args.get('bias', True) else {'bias': False}))})"
-    if op == "flatten":
-        return "nn.Flatten()"
-    if op == "bn":
-        keywords = {key: args[key] for key in ("eps", "momentum", "affine", "track_running_stats") if key in args}
-        return f"nn.BatchNorm{max(rank, 1)}d({args_text(shape[-1], **keywords)})"
-    if op in ACTIVATION_MODULES:
-        keywords = {key: args[key] for key in ACTIVATION_KWARGS if key in args}
-        return f"nn.{ACTIVATION_MODULES[op]}({args_text(**keywords)})"
-    if op == "prelu":
-        return f"nn.PReLU({args_text(args.get('num_parameters', 1))})"
-    if op == "softmax":
-        return "nn.Softmax(dim=1)"
-    if op == "dropout":
-        return f"nn.Dropout({literal(args.get('p', 0.5))})"
-    if op == "identity":
-        return "nn.Identity()"
-    if op == "upsample":
-        scale = tuple(o // i for o, i in zip(result.output_shape[:-1], shape[:-1]))
-        keywords = {"scale_factor": scale[0] if len(set(scale)) == 1 else scale, "mode": args.get("mode", "nearest")}
-        return f"nn.Upsample({args_text(**keywords)})"
-    if op == "pad":
-        return f"nn.ConstantPad{rank}d({literal(_torch_pads(result.pads))}, 0.0)"
-    raise ConvCalcError(f"cannot export op {op!r} to PyTorch", None)
+    if op not in MODULE_CODE:
+        raise ConvCalcError(f"cannot export op {op!r} to PyTorch", None)
+    return MODULE_CODE[op](step)
+
+
+def _rank(step: Row) -> int:
+    return len(step.input_shapes[0]) - 1
+
+
+def adaptive_code(step: Row) -> str:
+    size = tuple(step.result.output_shape[:-1])
+    return f"nn.{op(step.node.op).torch_class(_rank(step))}({literal(size[0] if len(set(size)) == 1 else size)})"
+
+
+def global_pool_code(step: Row) -> str:
+    return f"nn.Sequential(nn.{op(step.node.op).torch_class(_rank(step))}(1), nn.Flatten())"
+
+
+def linear_code(step: Row) -> str:
+    args = step.node.args
+    return f"nn.Linear({args_text(step.input_shapes[0][-1], args['out'], **({} if args.get('bias', True) else {'bias': False}))})"
+
+
+def batch_norm_code(step: Row) -> str:
+    keywords = {key: step.node.args[key] for key in ("eps", "momentum", "affine", "track_running_stats") if key in step.node.args}
+    return f"nn.BatchNorm{max(_rank(step), 1)}d({args_text(step.input_shapes[0][-1], **keywords)})"
+
+
+def activation_code(step: Row) -> str:
+    keywords = {key: step.node.args[key] for key in ACTIVATION_KWARGS if key in step.node.args}
+    return f"nn.{op(step.node.op).torch}({args_text(**keywords)})"
+
+
+def upsample_code(step: Row) -> str:
+    shape, result = step.input_shapes[0], step.result
+    scale = tuple(o // i for o, i in zip(result.output_shape[:-1], shape[:-1]))
+    keywords = {"scale_factor": scale[0] if len(set(scale)) == 1 else scale, "mode": step.node.args.get("mode", "nearest")}
+    return f"nn.Upsample({args_text(**keywords)})"
 
 
 def window_module_code(step: Row) -> str:
@@ -147,17 +147,41 @@ def window_module_code(step: Row) -> str:
     return code
 
 
+MODULE_CODE: dict[str, Callable[[Row], str]] = {  # op -> its module's constructor source (every op with a module)
+    **dict.fromkeys(WINDOW_OPS, window_module_code),
+    "adaptive_avgpool": adaptive_code,
+    "adaptive_maxpool": adaptive_code,
+    "global_avgpool": global_pool_code,
+    "global_maxpool": global_pool_code,
+    "linear": linear_code,
+    "flatten": lambda step: "nn.Flatten()",
+    "bn": batch_norm_code,
+    **dict.fromkeys(ACTIVATIONS, activation_code),
+    "prelu": lambda step: f"nn.PReLU({args_text(step.node.args.get('num_parameters', 1))})",
+    "softmax": lambda step: "nn.Softmax(dim=1)",
+    "dropout": lambda step: f"nn.Dropout({literal(step.node.args.get('p', 0.5))})",
+    "identity": lambda step: "nn.Identity()",
+    "upsample": upsample_code,
+    "pad": lambda step: f"nn.ConstantPad{_rank(step)}d({literal(_torch_pads(step.result.pads))}, 0.0)",
+}
+
+
 def merge_expression(step: Row, inputs: list[str]) -> str:
     """Ops written in ``forward`` itself: sums, products, concatenation, cropping by slicing."""
-    op = step.node.op
-    if op == "add":
-        return " + ".join(inputs)
-    if op == "mul":
-        return " * ".join(inputs)
-    if op == "concat":
-        return f"torch.cat([{', '.join(inputs)}], dim=1)"
+    return FORWARD_CODE[step.node.op](step, inputs)
+
+
+def crop_code(step: Row, inputs: list[str]) -> str:
     slices = ", ".join(f"{lo}:{lo + out}" for (lo, _), out in zip(step.result.pads, step.result.output_shape[:-1]))
-    return f"{inputs[0]}[:, :, {slices}]"  # crop
+    return f"{inputs[0]}[:, :, {slices}]"
+
+
+FORWARD_CODE: dict[str, Callable[[Row, list[str]], str]] = {  # op -> its expression in ``forward`` (no module)
+    "add": lambda step, inputs: " + ".join(inputs),
+    "mul": lambda step, inputs: " * ".join(inputs),
+    "concat": lambda step, inputs: f"torch.cat([{', '.join(inputs)}], dim=1)",
+    "crop": crop_code,
+}
 
 
 def module_names(source: Network | Report) -> dict[str, str]:
