@@ -12,6 +12,7 @@ from typing import Any
 from convcalc.errors import SpecError
 
 MAX_NODES = 200_000
+PRESCAN_BYTES = 256 * 1024  # above this, values are counted from the event stream before anything is built
 
 
 class Located(dict):  # type: ignore[type-arg]
@@ -44,7 +45,8 @@ def load_yaml(text: str, file: str | None = None) -> Any:
 
     loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        _check_size(yaml.parse(text, Loader=loader_class), file)
+        if len(text) > PRESCAN_BYTES:  # smaller texts cannot hold enough values to cost much before the budget
+            _check_size(yaml.parse(text, Loader=loader_class), file)
         node = yaml.compose(text, Loader=loader_class)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
