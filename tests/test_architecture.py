@@ -27,7 +27,7 @@ FACE = "__init__"  # convcalc/__init__.py: the public API's face, re-exporting f
 THIRD_PARTY = {  # library -> where it may be imported (a module path prefix)
     "typer": ("cli/",),
     "rich": ("report/",),
-    "pydantic": ("specfile/schema.py",),
+    "pydantic": ("specfile/schema.py", "specfile/json_schema.py"),
     "yaml": ("specfile/yamlnodes.py", "check/discovery.py"),
     "torch": ("io/",),
 }

@@ -69,7 +69,7 @@ def schema(
     import json
 
     if output is None:
-        from convcalc.specfile.schema import json_schema
+        from convcalc.specfile.json_schema import json_schema
 
         print(json.dumps(json_schema(), indent=2))
         return

@@ -117,65 +117,47 @@ def layer_schema() -> dict[str, Any]:
     }
 
 
-def net_schema() -> dict[str, Any]:
-    """`convcalc net --format json` (with --depth, folded blocks are rows with op "block")."""
-    row = {
+ROW_KEYS = {  # net --format json: one row per layer (the field and the resolved windows come from the shared defs)
+    "name": {"type": "string"},
+    "op": {"type": "string", "description": 'The spec\'s op, or "block" for a block folded by --depth.'},
+    "inputs": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+    "input_shape": {"$ref": "#/$defs/shape", "description": "The (first) input's shape."},
+    "input_shapes": {
+        "type": "array",
+        "items": {"$ref": "#/$defs/shape"},
+        "minItems": 2,
+        "description": "Every input's shape, when there are several (add, concat, ...).",
+    },
+    "output_shape": {"$ref": "#/$defs/shape"},
+    "params": {"$ref": "#/$defs/count"},
+    "buffers": {"$ref": "#/$defs/count"},
+    "macs": {"$ref": "#/$defs/count"},
+    "flops": {"$ref": "#/$defs/count"},
+    "receptive_field": True,
+    "jump": True,
+    "start": True,
+    "trainable": {"type": "boolean"},
+    "warnings": {"type": "array", "items": {"type": "string"}},
+    "line": {"type": "integer", "minimum": 0},
+}
+OPTIONAL_ROW_KEYS = {"input_shapes"}
+TOTAL_KEYS = ("params", "trainable_params", "non_trainable_params", "buffers", "macs", "flops", "activation_bytes",
+              "param_bytes")  # fmt: skip
+
+
+def row_schema() -> dict[str, Any]:
+    """One row of `net --format json`."""
+    return {
         "type": "object",
-        "properties": with_windows(
-            {
-                "name": {"type": "string"},
-                "op": {"type": "string", "description": 'The spec\'s op, or "block" for a block folded by --depth.'},
-                "inputs": {"type": "array", "items": {"type": "string"}, "minItems": 1},
-                "input_shape": {"$ref": "#/$defs/shape", "description": "The (first) input's shape."},
-                "input_shapes": {
-                    "type": "array",
-                    "items": {"$ref": "#/$defs/shape"},
-                    "minItems": 2,
-                    "description": "Every input's shape, when there are several (add, concat, ...).",
-                },
-                "output_shape": {"$ref": "#/$defs/shape"},
-                "params": {"$ref": "#/$defs/count"},
-                "buffers": {"$ref": "#/$defs/count"},
-                "macs": {"$ref": "#/$defs/count"},
-                "flops": {"$ref": "#/$defs/count"},
-                "receptive_field": True,
-                "jump": True,
-                "start": True,
-                "trainable": {"type": "boolean"},
-                "warnings": {"type": "array", "items": {"type": "string"}},
-                "line": {"type": "integer", "minimum": 0},
-            }
-        ),  # fmt: skip
-        "required": [
-            "name",
-            "op",
-            "inputs",
-            "input_shape",
-            "output_shape",
-            "params",
-            "buffers",
-            "macs",
-            "flops",
-            "receptive_field",
-            "jump",
-            "start",
-            "trainable",
-            "warnings",
-            "line",
-        ],  # fmt: skip
+        "properties": with_windows(dict(ROW_KEYS)),
+        "required": [key for key in ROW_KEYS if key not in OPTIONAL_ROW_KEYS],
         "additionalProperties": False,
         "allOf": [{"$ref": "#/$defs/field"}],
     }
-    totals = (
-        "params",
-        "trainable_params",
-        "non_trainable_params",
-        "buffers",
-        "macs",
-        "flops",
-        "activation_bytes",
-        "param_bytes",
-    )
+
+
+def net_schema() -> dict[str, Any]:
+    """`convcalc net --format json` (with --depth, folded blocks are rows with op "block")."""
     return {
         "$schema": DIALECT,
         "$id": "https://convcalc.invalid/schema/net-output.json",
@@ -192,14 +174,14 @@ def net_schema() -> dict[str, Any]:
             "layers": {"type": "array", "items": {"$ref": "#/$defs/row"}},
             "total": {
                 "type": "object",
-                "properties": {key: {"$ref": "#/$defs/count"} for key in totals},
-                "required": list(totals),
+                "properties": {key: {"$ref": "#/$defs/count"} for key in TOTAL_KEYS},
+                "required": list(TOTAL_KEYS),
                 "additionalProperties": False,
             },
         },
         "required": ["name", "input_shape", "output_shape", "batch", "dtype", "convention", "depth", "layers", "total"],
         "additionalProperties": False,
-        "$defs": {**definitions(), "row": row},
+        "$defs": {**definitions(), "row": row_schema()},
     }
 
 

@@ -14,8 +14,7 @@ from typing import Annotated, Any, Literal, NotRequired, Union
 from pydantic import AliasChoices, ConfigDict, Field, TypeAdapter
 from typing_extensions import TypedDict  # pydantic needs this TypedDict before Python 3.12
 
-from convcalc.ops.catalogue import CATALOGUE, OP_ARG_TYPES, spellings
-from convcalc.specfile.op_arguments import arguments
+from convcalc.ops.catalogue import OP_ARG_TYPES
 
 # strict: a wrong-typed value (`out: true`, `eps: "x"`) is an error, never converted (true would read as 1)
 PosInt = Annotated[int, Field(ge=1, strict=True)]
@@ -155,9 +154,6 @@ class NoArgs(TypedDict):
 
 OP_ARGS: dict[str, type] = {op: globals()[name] for op, name in OP_ARG_TYPES.items()}
 
-LayerRef = Union[str, int]
-
-
 class BlockDef(TypedDict):
     """A reusable block: default arguments and its layers (which may use ``$arg`` and ``${expression}``)."""
 
@@ -178,9 +174,6 @@ class NetSpec(TypedDict):
     expect: NotRequired[dict[str, Any]]
 
 
-COMMON_KEYS = ("name", "from", "repeat", "if", "trainable", "expect")
-
-
 def _strip(schema: Any) -> Any:
     """Drop what pydantic-core does not need for validation (classes, metadata) so the schema is plain data."""
     if isinstance(schema, dict):
@@ -196,88 +189,6 @@ def core_schemas() -> dict[str, Any]:
     """Plain-data pydantic-core schemas: one per distinct argument type, plus the top level."""
     types = {cls.__name__: cls for cls in OP_ARGS.values()} | {"NetSpec": NetSpec, "BlockDef": BlockDef}
     return {name: _strip(TypeAdapter(cls).core_schema) for name, cls in sorted(types.items())}
-
-
-def json_schema() -> dict[str, Any]:
-    """JSON Schema of the spec for editors: a layer is ``op: {args}``, a bare op name, or a block use."""
-    from pydantic.json_schema import GenerateJsonSchema
-
-    common = {
-        "name": {"type": "string", "description": "Layer name (scoped inside blocks: layer3.2.conv1)."},
-        "from": {
-            "description": "Input(s): a layer name, a relative index (-2), 'input', or a list (add/concat).",
-            "anyOf": [{"type": ["string", "integer"]}, {"type": "array", "items": {"type": ["string", "integer"]}}],
-        },
-        "trainable": {"type": "boolean", "description": "false: count this layer's params as frozen."},
-        "expect": {
-            "type": ["string", "integer"],
-            "description": "Expected output shape, e.g. 14x14x6 or 10 (convcalc check).",
-        },
-        "if": {"description": "Include this layer only when true (inside blocks: ${expression})."},
-    }
-    expression = {"type": "string", "pattern": r"^\$"}
-    per_dim_text = {"type": "string", "pattern": r"^\s*\d+(\s*[xX×]\s*\d+)+\s*$"}  # k: 3x5, as on the command line
-    variants: list[dict[str, Any]] = []
-    bodies: dict[str, Any] = {}
-    for entry in CATALOGUE:  # every spelling of every op, its arguments under their aliases too
-        cls = OP_ARGS[entry.name]
-        args = TypeAdapter(cls).json_schema(schema_generator=GenerateJsonSchema)
-        props = {
-            name: {"anyOf": [prop, expression, *([per_dim_text] if '"array"' in repr(prop).replace("'", '"') else [])]}
-            for name, prop in args.get("properties", {}).items()
-        }
-        for argument in arguments(entry.args):
-            for other_name in argument.aliases:  # (not `alias`: TypeAdapter reads this frame's names)
-                props.setdefault(other_name, props[argument.name])
-        body = {"type": "object", "properties": props | common, "additionalProperties": False,
-                "description": entry.summary}  # fmt: skip
-        required = args.get("required")
-        if required:  # a required argument may be given under any of its names
-            names = {a.name: (a.name, *a.aliases) for a in arguments(entry.args)}
-            body["allOf"] = [{"anyOf": [{"required": [name]} for name in names[key]]} for key in required]
-        bodies[f"op_{entry.name}"] = body
-        for spelling in entry.spellings:
-            variants.append({"type": "object", "properties": {spelling: {"$ref": f"#/$defs/op_{entry.name}"}},
-                             "required": [spelling], "additionalProperties": False})  # fmt: skip
-            if not required:
-                variants.append({"const": spelling})
-    block_use = {
-        "type": "object",
-        "minProperties": 1,
-        "maxProperties": 1,
-        "propertyNames": {"not": {"enum": spellings()}},
-        "additionalProperties": {
-            "type": "object",
-            "properties": common | {"repeat": {"anyOf": [{"type": "integer", "minimum": 1}, expression]}},
-            "description": "A block from 'blocks:' with its arguments, optionally repeated.",
-        },
-    }
-    layer = {"anyOf": [*variants, block_use]}
-    shape = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "integer", "minimum": 1}}]}
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "convcalc network spec",
-        "type": "object",
-        "required": ["input", "layers"],
-        "additionalProperties": False,
-        "properties": {
-            "name": {"type": "string"},
-            "description": {"type": "string"},
-            "input": shape | {"description": "Input shape, channels last: 32x32x1, or C@HxW."},
-            "blocks": {
-                "type": "object",
-                "additionalProperties": {
-                    "type": "object",
-                    "properties": {"args": {"type": "object"}, "layers": {"type": "array", "items": {"$ref": "#/$defs/layer"}}},
-                    "required": ["layers"],
-                    "additionalProperties": False,
-                },
-            },
-            "layers": {"type": "array", "items": {"$ref": "#/$defs/layer"}, "minItems": 1},
-            "expect": {"type": "object", "description": "Expectations checked by convcalc check."},
-        },
-        "$defs": {"layer": layer, **bodies},
-    }
 
 
 def write_core_schemas(path: str) -> None:
