@@ -120,7 +120,8 @@ class Failure:
 
 def largest_field(report: Any) -> tuple[Fraction, ...] | None:
     """Per dimension, the largest receptive field among the layers that keep a spatial grid."""
-    fields = [row.field.receptive_field for row in report.rows if row.field is not None and not row.field.whole]
+    fields = [row.field.receptive_field for row in report.rows
+              if row.field is not None and not row.field.whole and not row.field.unknown]  # fmt: skip
     if not fields:
         return None
     return tuple(max(sizes) for sizes in zip(*fields))

@@ -27,6 +27,7 @@ class Field:
     jump: tuple[Fraction, ...]
     start: tuple[Fraction, ...]
     whole: bool = False
+    unknown: str = ""  # why the field cannot be tracked exactly past some layer (never a wrong number)
 
     @staticmethod
     def identity(rank: int) -> Field:
@@ -40,8 +41,8 @@ class Field:
 
 def forward(field: Field, receptive_field: Sequence[int], jump: Sequence[Fraction], start: Sequence[Fraction]) -> Field:
     """Through one layer whose local field is (k, s, t) = (receptive_field, jump, start) in units of its input:
-    r' = r + (k-1) j;  j' = j s;  u' = u + t j."""
-    if field.whole:
+    r' = r + (k-1) j;  j' = j s;  u' = u + t j. A whole or unknown field stays as it is."""
+    if field.whole or field.unknown:
         return field
     return Field(
         tuple(r + (k - 1) * j for r, k, j in zip(field.receptive_field, receptive_field, field.jump)),
@@ -56,6 +57,8 @@ def merge(fields: Sequence[Field], broadcast: Sequence[bool] = ()) -> tuple[Fiel
     if any(f.whole for f in fields):
         whole = next(f for f in fields if f.whole)
         return whole, True
+    if any(f.unknown for f in fields):  # part of the union is not known: neither is the union
+        return next(f for f in fields if f.unknown), True
     start = tuple(min(values) for values in zip(*(f.start for f in fields)))
     end = tuple(max(values) for values in zip(*(f.end for f in fields)))
     gridded = [f for f, spread in zip(fields, [*broadcast, *[False] * len(fields)]) if not spread] or list(fields)

@@ -199,6 +199,9 @@ def layer_field(
     if result.field == "global":
         whole = fields[0]
         return Field(whole.receptive_field, whole.jump, whole.start, whole=True), ()
+    if result.field == "unknown" and not (fields[0].whole or fields[0].unknown):
+        known = fields[0]
+        return Field(known.receptive_field, known.jump, known.start, unknown=result.field_note or op), ()
     return forward(fields[0], result.receptive_field, result.jump, result.start), ()
 
 
@@ -220,6 +223,7 @@ class BackStep:
     stride: tuple[Fraction, ...] = ()
     merge: bool = False
     whole: bool = False
+    unknown: str = ""  # why the recursion cannot go on through this layer
 
 
 @dataclass(frozen=True)
@@ -232,7 +236,7 @@ class Backward:
     start: tuple[Fraction, ...]
     whole: bool
     input_spatial: Shape
-
+    unknown: str = ""  # why the field at the input is not known exactly
 
 def _hull(old: Interval, new: Interval) -> Interval:
     """The smallest interval containing both (where two paths meet at a layer's output)."""
@@ -245,6 +249,8 @@ def _back_step(node: Any, result: OpResult, size: tuple[Fraction, ...], start: t
     """One layer's step: whole input (global), pass-through (merge), or r = s*r + (k - s), u = s*u + t."""
     if result.field == "global" and node.op not in MERGES:
         return BackStep(node.name, node.op, size, start, whole=True)
+    if result.field == "unknown":
+        return BackStep(node.name, node.op, size, start, unknown=result.field_note or node.op)
     if node.op in MERGES:
         return BackStep(node.name, node.op, size, start, size, start, merge=True)
     pairs = [backward_step(r, u, k, s, t) for r, u, k, s, t in zip(size, start, result.receptive_field, result.jump, result.start)]
@@ -270,6 +276,8 @@ def backward_recursion(report: Report, target: int) -> Backward:
         steps.append(step)
         if step.whole:
             return Backward(rows[target].name, tuple(steps), (), (), True, report.input_shape[:-1])
+        if step.unknown:
+            return Backward(rows[target].name, tuple(steps), (), (), False, report.input_shape[:-1], step.unknown)
         for source in rows[index].node.inputs:  # type: ignore[union-attr]
             back = (step.receptive_field_in, step.start_in)
             spans[source] = _hull(spans[source], back) if source in spans else back

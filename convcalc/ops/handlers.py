@@ -34,7 +34,7 @@ from convcalc.core.resolved import LayerResult, LayerSpec
 from convcalc.errors import InputError, ShapeError
 from convcalc.ops.catalogue import ACTIVATIONS
 
-FieldKind = Literal["window", "global", "merge"]
+FieldKind = Literal["window", "global", "merge", "unknown"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,7 @@ class OpResult:
     warnings: tuple[str, ...] = ()
     layer: LayerResult | None = None  # the resolved layer (padding, windows) behind a conv, deconv or pooling
     pads: tuple[tuple[int, int], ...] = ()  # pad and crop: the (before, after) positions added or removed per dim
+    field_note: str = ""  # with field="unknown": why the receptive field cannot be tracked through this op
 
 
 def pointwise(shape: Shape, flops_per_element: int = 0, params: int = 0, buffers: int = 0) -> OpResult:

@@ -26,6 +26,8 @@ def backward_lines(recursion: Any) -> list[str]:
     for step in recursion.steps:
         if step.whole:
             lines.append(f"  {step.name} ({step.op}): sees every position of its input: the whole input")
+        elif step.unknown:
+            lines.append(f"  {step.name} ({step.op}): the field cannot be carried back exactly: {step.unknown}")
         elif step.merge:
             lines.append(f"  {step.name} ({step.op}): every input passes r = {_dims(step.receptive_field)}, u = {_dims(step.start)}")
         else:
@@ -39,6 +41,8 @@ def backward_lines(recursion: Any) -> list[str]:
             )
     if recursion.whole:
         lines.append(f"Receptive field: the whole input ({'x'.join(map(str, recursion.input_spatial))})")
+    elif recursion.unknown:
+        lines.append(f"Receptive field: unknown ({recursion.unknown})")
     else:
         lines.append(f"Receptive field at the input: {_dims(recursion.receptive_field)} (start {_dims(recursion.start)})")
     return lines
@@ -62,8 +66,10 @@ def backward_dict(recursion: Any) -> dict[str, Any]:
     steps = []
     for step in recursion.steps:
         item: dict[str, Any] = {"name": step.name, "op": step.op, "receptive_field": json_numbers(step.receptive_field), "start": json_numbers(step.start)}
-        if step.whole:
-            item["input_field"] = "whole"
+        if step.whole or step.unknown:
+            item["input_field"] = "whole" if step.whole else "unknown"
+            if step.unknown:
+                item["field_note"] = step.unknown
         else:
             item.update(input_receptive_field=json_numbers(step.receptive_field_in), input_start=json_numbers(step.start_in))
             if not step.merge:
@@ -72,7 +78,15 @@ def backward_dict(recursion: Any) -> dict[str, Any]:
     return {
         "layer": recursion.target,
         "steps": steps,
-        "receptive_field": "whole" if recursion.whole else json_numbers(recursion.receptive_field),
-        "start": None if recursion.whole else json_numbers(recursion.start),
+        **final_field(recursion),
         "explain": backward_lines(recursion),
     }
+
+
+def final_field(recursion: Any) -> dict[str, Any]:
+    """The field the recursion ends in at the input: exact numbers, "whole", or "unknown" with the reason."""
+    if recursion.whole:
+        return {"receptive_field": "whole", "start": None}
+    if recursion.unknown:
+        return {"receptive_field": "unknown", "start": None, "field_note": recursion.unknown}
+    return {"receptive_field": json_numbers(recursion.receptive_field), "start": json_numbers(recursion.start)}

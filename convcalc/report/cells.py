@@ -46,6 +46,8 @@ def field_text(row: Any) -> tuple[str, str]:
     field = row.field
     if field is None or field.whole:
         return "whole", "-"
+    if field.unknown:
+        return "?", "?"
     return per_dim(field.receptive_field), per_dim(field.jump)
 
 

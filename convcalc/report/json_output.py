@@ -88,6 +88,8 @@ def field_dict(field: Any) -> dict[str, Any]:
     dimensions (a fully connected layer on flat input)."""
     if field is None or field.whole:
         return dict(WHOLE_FIELD)
+    if field.unknown:
+        return {"receptive_field": "unknown", "jump": None, "start": None, "field_note": field.unknown}
     return field_json(field.receptive_field, field.jump, field.start)
 
 

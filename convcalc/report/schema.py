@@ -33,7 +33,8 @@ def definitions() -> dict[str, Any]:
         },
         "field": {
             "description": "Receptive field, jump and start per spatial dimension, in input positions; or the "
-            "whole input (an output unit sees every input position), with jump and start null.",
+            "whole input (an output unit sees every input position), with jump and start null; or unknown, with the "
+            "reason in field_note.",
             "oneOf": [
                 {
                     "properties": {"receptive_field": per_dim, "jump": per_dim, "start": per_dim},
@@ -46,6 +47,16 @@ def definitions() -> dict[str, Any]:
                         "start": {"type": "null"},
                     },
                     "required": ["receptive_field", "jump", "start"],
+                },
+                {
+                    "description": "Not tracked exactly past some layer: field_note says why (never a wrong number).",
+                    "properties": {
+                        "receptive_field": {"const": "unknown"},
+                        "jump": {"type": "null"},
+                        "start": {"type": "null"},
+                        "field_note": {"type": "string"},
+                    },
+                    "required": ["receptive_field", "jump", "start", "field_note"],
                 },
             ],
         },
@@ -139,8 +150,9 @@ ROW_KEYS = {  # net --format json: one row per layer (the field and the resolved
     "trainable": {"type": "boolean"},
     "warnings": {"type": "array", "items": {"type": "string"}},
     "line": {"type": "integer", "minimum": 0},
+    "field_note": {"type": "string", "description": "Why the receptive field is unknown (with \"unknown\")."},
 }
-OPTIONAL_ROW_KEYS = {"input_shapes"}
+OPTIONAL_ROW_KEYS = {"input_shapes", "field_note"}
 TOTAL_KEYS = ("params", "trainable_params", "non_trainable_params", "buffers", "macs", "flops", "activation_bytes",
               "param_bytes")  # fmt: skip
 
