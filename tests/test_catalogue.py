@@ -109,3 +109,9 @@ def test_the_docs_table_is_generated_from_the_catalogue():
     table = re.search(r"<!-- ops:[^\n]*-->\n(.*?)\n<!-- /ops -->", text, re.S)
     assert table is not None and table.group(1) == ops_markdown(listing())
 
+
+
+def test_the_ops_listing_fits_the_terminal():
+    result = runner.invoke(app, ["ops"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80

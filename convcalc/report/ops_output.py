@@ -21,7 +21,7 @@ def ops_text(listings: list[OpListing], width: int | None = None) -> str:
     blocks = []
     for listing in listings:
         entry = listing.op
-        lines = [f"{entry.name}  ({entry.category.value}) {entry.summary}"]
+        lines = textwrap.wrap(f"{entry.name}  ({entry.category.value}) {entry.summary}", width, subsequent_indent="    ")
         facts = [
             ("aliases", ", ".join(entry.aliases)),
             ("arguments", "; ".join(argument_text(a) for a in listing.arguments) or "none"),
