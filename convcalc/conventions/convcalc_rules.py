@@ -4,7 +4,7 @@ FLOPs are counted apart)."""
 from __future__ import annotations
 
 from convcalc.conventions.base import POOLING, RESHAPES, Layer, Rule, Tool, zero
-from convcalc.ops.catalogue import ACTIVATIONS
+from convcalc.ops.catalogue import ACTIVATIONS, UNARY_MATH
 
 TOOL = Tool("convcalc", "", "MACs", "convcalc net SPEC")
 
@@ -31,5 +31,14 @@ RULES: dict[str, Rule] = {
     **dict.fromkeys(
         ("bn", "prelu", "softmax", "upsample", "add", "mul", *ACTIVATIONS, *POOLING, *RESHAPES),
         zero("convcalc's MACs are the multiply-accumulates of the weights (their FLOPs are counted apart)"),
+    ),
+    **dict.fromkeys(
+        ("layernorm", "rmsnorm", "groupnorm", "instancenorm", "lrn", "mean", "sum", "amax", "amin", "var", "norm"),
+        zero("norms and reductions have no multiply-accumulates of weights (their FLOPs are counted apart)"),
+    ),
+    **dict.fromkeys(
+        ("sub", "div", "param", *UNARY_MATH),
+        zero("pointwise math has no multiply-accumulates of weights (its FLOPs are counted apart); a param is a "
+             "tensor, not a computation"),
     ),
 }

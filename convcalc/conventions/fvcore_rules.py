@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from convcalc.conventions.base import RESHAPES, Layer, Rule, Tool, zero
-from convcalc.ops.catalogue import ACTIVATIONS
+from convcalc.ops.catalogue import ACTIVATIONS, UNARY_MATH
 
 TOOL = Tool("fvcore", "0.1.5.post20221221", "flops", "fvcore.nn.FlopCountAnalysis(model.eval(), x).total()")
 
@@ -51,6 +51,14 @@ def fvcore_upsample(layer: Layer) -> dict[str, int]:
     return {"other": layer.out_elements * FVCORE_UPSAMPLE.get(layer.args.get("mode", "nearest"), 0)}
 
 
+def fvcore_norm(layer: Layer) -> dict[str, int]:
+    """``norm_flop_counter`` on ``aten::layer_norm``, ``aten::group_norm``, ``aten::instance_norm``: input elements
+    x 5 with a weight (``elementwise_affine``/``affine``; a bias alone changes nothing), else x 4 -- in eval mode
+    too, even when an instance norm uses its running statistics."""
+    affine = layer.args.get("elementwise_affine" if layer.op == "layernorm" else "affine", layer.op != "instancenorm")
+    return {"normalisation": layer.in_elements * (5 if affine else 4)}
+
+
 RULES: dict[str, Rule] = {
     "conv": fvcore_conv,
     "deconv": fvcore_deconv,
@@ -66,4 +74,13 @@ RULES: dict[str, Rule] = {
     "add": zero("aten::add and aten::add_ have no handle (reported unsupported)"),
     "mul": zero("aten::mul has no handle (reported unsupported)"),
     **dict.fromkeys(RESHAPES, zero("ignored or unsupported aten op (flatten, dropout, cat, constant_pad_nd)")),
+    **dict.fromkeys(("layernorm", "groupnorm", "instancenorm"), fvcore_norm),
+    "rmsnorm": zero("aten::rms_norm has no handle (reported unsupported)"),
+    "lrn": zero("F.local_response_norm traces to aten::mul, constant_pad_nd, avg_pool3d, add, pow, div: no handles"),
+    **dict.fromkeys(("mean", "sum", "amax", "amin", "var", "norm"), zero("aten::mean, sum, amax, amin, var, linalg_vector_norm have no handle")),
+    "sub": zero("aten::sub and aten::rsub have no handle (reported unsupported)"),
+    "div": zero("aten::div (and aten::reciprocal, aten::mul for a constant over x) have no handle"),
+    **dict.fromkeys(UNARY_MATH, zero("aten::exp, log, sqrt, rsqrt, pow, neg, abs, reciprocal, square, sign have no "
+                                     "handle (reported unsupported); aten::clamp is ignored")),
+    "param": zero("aten::movedim and aten::expand have no handle (fvcore's flops count no parameters)"),
 }

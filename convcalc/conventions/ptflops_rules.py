@@ -5,7 +5,7 @@ module in ``MODULES_MAPPING`` plus the patched functionals its ``forward`` calls
 from __future__ import annotations
 
 from convcalc.conventions.base import POOLING, RESHAPES, Layer, Rule, Tool, zero
-from convcalc.ops.catalogue import ACTIVATIONS
+from convcalc.ops.catalogue import ACTIVATIONS, UNARY_MATH
 
 TOOL = Tool(
     "ptflops",
@@ -78,6 +78,22 @@ def ptflops_upsample(layer: Layer) -> dict[str, int]:
     return {"other": 2 * layer.out_elements}
 
 
+def ptflops_norm(layer: Layer) -> dict[str, int]:
+    """``bn_flops_counter_hook`` on LayerNorm, GroupNorm and InstanceNormNd: input elements, x2 when the module has
+    an ``affine`` attribute that is true -- GroupNorm's and InstanceNorm's ``affine``; LayerNorm has none (it
+    calls it ``elementwise_affine``), so a layer norm is input elements either way."""
+    affine = layer.op != "layernorm" and layer.args.get("affine", layer.op == "groupnorm")
+    return {"normalisation": layer.in_elements * (2 if affine else 1)}
+
+
+def ptflops_lrn(layer: Layer) -> dict[str, int]:
+    """No hook for LocalResponseNorm, but its ``F.local_response_norm`` calls three patched functions on
+    elementwise tensors -- ``input.mul(input)``, ``.mul(alpha)``, ``.add(k)``: 3 x input elements -- and
+    ``F.avg_pool2d``/``avg_pool3d`` on the squares padded to C + size - 1 channels: (C + size - 1) x positions."""
+    size = layer.args["size"]
+    return {"normalisation": 3 * layer.in_elements + (layer.in_channels + size - 1) * layer.in_positions}
+
+
 RULES: dict[str, Rule] = {
     "conv": ptflops_conv,
     "deconv": ptflops_deconv,
@@ -93,4 +109,13 @@ RULES: dict[str, Rule] = {
     "add": zero("x + y calls Tensor.__add__ (or __iadd__ for +=), not the patched torch.add / Tensor.add"),
     "mul": zero("x * y calls Tensor.__mul__, not the patched torch.mul / Tensor.mul"),
     **dict.fromkeys(RESHAPES, zero("not in MODULES_MAPPING, no patched functional")),
+    **dict.fromkeys(("layernorm", "groupnorm", "instancenorm"), ptflops_norm),
+    "rmsnorm": zero("RMSNorm is not in MODULES_MAPPING and F.rms_norm is not patched"),
+    "lrn": ptflops_lrn,
+    **dict.fromkeys(("mean", "sum", "amax", "amin", "var", "norm"), zero("Tensor.mean, sum, amax, amin, var and torch.linalg.vector_norm are not patched")),
+    "sub": zero("x - y calls Tensor.__sub__ (or __rsub__), not a patched function"),
+    "div": zero("x / y calls Tensor.__truediv__ (or __rtruediv__), not a patched function"),
+    **dict.fromkeys(UNARY_MATH, zero("torch.exp, log, sqrt, rsqrt, pow, neg, abs, clamp, reciprocal, square, sign: "
+                                     "no module, not patched")),
+    "param": zero("no module, no patched function (its params count includes it: it sums model.parameters())"),
 }

@@ -6,7 +6,7 @@ from __future__ import annotations
 from math import prod
 
 from convcalc.conventions.base import RESHAPES, Layer, Rule, Tool, zero
-from convcalc.ops.catalogue import ACTIVATIONS
+from convcalc.ops.catalogue import ACTIVATIONS, UNARY_MATH
 
 TOOL = Tool("thop", "0.1.1.post2209072238", "MACs", "thop.profile(model, inputs=(x,))[0]")
 
@@ -61,6 +61,13 @@ def thop_upsample(layer: Layer) -> dict[str, int]:
     return {"other": layer.out_elements * THOP_UPSAMPLE.get(layer.args.get("mode", "nearest"), 0)}
 
 
+def thop_norm(layer: Layer) -> dict[str, int]:
+    """``count_normalization`` on LayerNorm and InstanceNormNd: 2 x input elements, doubled when ``affine`` or
+    ``elementwise_affine`` is true (a bias alone changes nothing)."""
+    affine = layer.args.get("elementwise_affine", True) if layer.op == "layernorm" else layer.args.get("affine", False)
+    return {"normalisation": layer.in_elements * (4 if affine else 2)}
+
+
 RULES: dict[str, Rule] = {
     "conv": thop_conv,
     "deconv": thop_conv,
@@ -79,4 +86,10 @@ RULES: dict[str, Rule] = {
     "add": zero("x + y is a function call: thop hooks modules only"),
     "mul": zero("x * y is a function call: thop hooks modules only"),
     **dict.fromkeys(RESHAPES, zero("Dropout: zero_ops; Flatten, Identity, ConstantPadNd: no hook; torch.cat: a call")),
+    **dict.fromkeys(("layernorm", "instancenorm"), thop_norm),
+    **dict.fromkeys(("groupnorm", "rmsnorm", "lrn"), zero("GroupNorm, RMSNorm, LocalResponseNorm: no hook")),
+    **dict.fromkeys(("mean", "sum", "amax", "amin", "var", "norm"), zero("x.mean(...), x.sum(...), ... are calls: thop hooks modules only")),
+    **dict.fromkeys(("sub", "div", *UNARY_MATH), zero("x - y, x / y, torch.exp(x), ... are function calls: thop "
+                                                     "hooks modules only")),
+    "param": zero("not a module: thop neither counts it nor adds it to its params"),
 }

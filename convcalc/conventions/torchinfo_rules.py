@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+from math import prod
+
 from convcalc.conventions.base import POOLING, RESHAPES, Layer, Rule, Tool, zero
-from convcalc.ops.catalogue import ACTIVATIONS
+from convcalc.ops.catalogue import ACTIVATIONS, UNARY_MATH
+from convcalc.ops.handlers import normalized_shape
 
 TOOL = Tool("torchinfo", "1.8.0", "mult-adds", "torchinfo.summary(model, input_size=(1, C, H, W)).total_mult_adds")
 
@@ -40,6 +43,20 @@ def torchinfo_prelu(layer: Layer) -> dict[str, int]:
     return {"activation": layer.args.get("num_parameters", 1)}
 
 
+def torchinfo_norm(layer: Layer) -> dict[str, int]:
+    """layernorm, rmsnorm, groupnorm, instancenorm: their parameters (``weight``, ``bias``) once per sample:
+    prod(normalised shape) or C each, as the module has them; nothing without ``elementwise_affine``/``affine``."""
+    if layer.op in ("layernorm", "rmsnorm"):
+        size = prod(normalized_shape(layer.args, layer.input_shape))
+        affine = layer.args.get("elementwise_affine", True)
+        bias = layer.op == "layernorm" and layer.args.get("bias", True)
+    else:
+        size = layer.in_channels
+        affine = layer.args.get("affine", layer.op == "groupnorm")
+        bias = layer.args.get("bias", True)
+    return {"normalisation": size * (1 + bias)} if affine else {}
+
+
 RULES: dict[str, Rule] = {
     "conv": torchinfo_conv,
     "deconv": torchinfo_conv,
@@ -52,4 +69,11 @@ RULES: dict[str, Rule] = {
     ),
     "add": zero("x + y is a function call, not a module: torchinfo sees modules only"),
     "mul": zero("x * y is a function call, not a module: torchinfo sees modules only"),
+    **dict.fromkeys(("layernorm", "rmsnorm", "groupnorm", "instancenorm"), torchinfo_norm),
+    "lrn": zero("LocalResponseNorm has no parameters: torchinfo counts parameters named weight and bias only"),
+    **dict.fromkeys(("mean", "sum", "amax", "amin", "var", "norm"), zero("x.mean(...), x.sum(...), ... are calls in forward, not modules")),
+    **dict.fromkeys(("sub", "div", *UNARY_MATH), zero("x - y, x / y, torch.exp(x), ... are function calls, not "
+                                                     "modules: torchinfo sees modules only")),
+    "param": zero("a bare nn.Parameter used in forward: in Total params (the root module's own), but no module's "
+                  "weight or bias, so no mult-adds"),
 }

@@ -34,6 +34,18 @@ class Field:
         one, zero = (Fraction(1),) * rank, (Fraction(0),) * rank
         return Field(one, one, zero)
 
+    @staticmethod
+    def empty(rank: int) -> Field:
+        """The field of a tensor that depends on no input position (a learnable ``param``, and what is computed from
+        params alone): size 0, jump 0, so that forward keeps it empty; merges ignore it."""
+        zero = (Fraction(0),) * rank
+        return Field(zero, zero, zero)
+
+    @property
+    def is_empty(self) -> bool:
+        """Whether this is :meth:`empty` (a real field is at least one input position wide)."""
+        return bool(self.receptive_field) and not self.whole and not self.unknown and not any(self.receptive_field)
+
     @property
     def end(self) -> tuple[Fraction, ...]:
         return tuple(u + r for u, r in zip(self.start, self.receptive_field))
@@ -53,7 +65,12 @@ def forward(field: Field, receptive_field: Sequence[int], jump: Sequence[Fractio
 
 def merge(fields: Sequence[Field], broadcast: Sequence[bool] = ()) -> tuple[Field, bool]:
     """The hull of the inputs' fields; returns (field, aligned) where aligned means equal jumps. A ``broadcast``
-    input (one position repeated over the grid, as a squeeze-and-excitation gate) joins the hull but has no jump."""
+    input (one position repeated over the grid, as a squeeze-and-excitation gate) joins the hull but has no jump.
+    An empty field (a param: it depends on no input position) is left out, as it adds nothing to the union."""
+    kept = [(f, spread) for f, spread in zip(fields, [*broadcast, *[False] * len(fields)]) if not f.is_empty]
+    if not kept:
+        return fields[0], True
+    fields, broadcast = [f for f, _ in kept], [spread for _, spread in kept]
     if any(f.whole for f in fields):
         whole = next(f for f in fields if f.whole)
         return whole, True

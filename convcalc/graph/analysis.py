@@ -4,7 +4,7 @@ field by the forward recursion (linear in the number of layers), and the totals.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
 from fractions import Fraction
 from math import prod
@@ -14,7 +14,7 @@ from convcalc.core.notation import Shape
 from convcalc.core.receptive import Field, backward_step, forward, merge
 from convcalc.core.resolve import MAX_ELEMENTS, check_elements
 from convcalc.core.resolved import LayerSpec
-from convcalc.errors import ConvCalcError, ShapeError, SpecError
+from convcalc.errors import ConvCalcError, InputError, ShapeError, SpecError
 from convcalc.graph.model import NETWORK_INPUT, Network, Node
 from convcalc.ops.catalogue import MERGES
 from convcalc.ops.handlers import OPS, OpResult
@@ -46,6 +46,12 @@ class Row:
     # indices) and its op's result at batch 1 (local field step: kernel, jump, offset; the resolved layer)
     node: Node | None = dataclass_field(default=None, compare=False, repr=False)
     result: OpResult | None = dataclass_field(default=None, compare=False, repr=False)
+    # several outputs (split, chunk): every output's shape and field (``output_shape``/``field`` are the first's)
+    output_shapes: tuple[Shape, ...] = ()
+    output_fields: tuple[Field | None, ...] = dataclass_field(default=(), compare=False, repr=False)
+    # (node index, output index) of every input, picks applied (an op of several inputs takes every output of an
+    # unindexed layer): what ``inputs`` names
+    sources: tuple[tuple[int, int], ...] = dataclass_field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -87,7 +93,8 @@ class Report:
     @property
     def activation_bytes(self) -> int:
         """Every layer's output kept once (as a training forward pass keeps them), times the batch."""
-        return sum(prod(row.output_shape) for row in self.rows) * self.batch * DTYPE_BYTES[self.dtype]
+        elements = sum(prod(shape) for row in self.rows for shape in (row.output_shapes or (row.output_shape,)))
+        return elements * self.batch * DTYPE_BYTES[self.dtype]
 
     @property
     def param_bytes(self) -> int:
@@ -119,24 +126,50 @@ class Step:
     node: Node
     input_shapes: tuple[Shape, ...]
     result: OpResult
+    sources: tuple[tuple[int, int], ...] = ()  # (node index, output index) of every input
+
+
+def pick_outputs(network: Network, node: Node, counts: Sequence[int]) -> tuple[tuple[int, int], ...]:
+    """(node, output) of every input of ``node``: ``from: name[k]`` picks output k (negative from the end); an
+    unindexed layer of several outputs gives all of them to an op that takes several inputs (concat, add, stack,
+    ...) and is an error for any other op. ``counts`` are the earlier nodes' numbers of outputs."""
+    picked: list[tuple[int, int]] = []
+    for index, pick in node.sources():
+        count = 1 if index == NETWORK_INPUT else counts[index]
+        name = "input" if index == NETWORK_INPUT else network.nodes[index].name
+        if pick is None and count > 1 and node.op not in MERGES:
+            which = f"layer {name!r}" if "from" in node.key_lines else f"the previous layer {name!r}"
+            raise InputError(f"from: {which} has {count} outputs; pick one: {name}[0] to {name}[{count - 1}] "
+                             "(only an op of several inputs, like concat, takes them all)", "from")  # fmt: skip
+        if pick is None:
+            picked += [(index, k) for k in range(count)]
+            continue
+        if not -count <= pick < count:
+            which = f"layer {name!r} has {count} outputs ({name}[0] to {name}[{count - 1}])" if count > 1 else (
+                f"{'the input' if index == NETWORK_INPUT else f'layer {name!r}'} has one output ({name}[0])")  # fmt: skip
+            raise InputError(f"from: {name}[{pick}]: {which}", "from")
+        picked.append((index, pick % count))
+    return tuple(picked)
 
 
 def walk(network: Network) -> list[Step]:
     """Apply every op in topological order; errors name the file, line and layer. Only :func:`analyze` walks:
     every other reader takes the report's rows, which carry the same node, input shapes and result."""
-    shapes: list[Shape] = []
+    outputs: list[tuple[Shape, ...]] = []
     steps: list[Step] = []
     for node in network.nodes:
-        in_shapes = tuple(network.input_shape if i == NETWORK_INPUT else shapes[i] for i in node.inputs)
         try:
+            sources = pick_outputs(network, node, [len(shapes) for shapes in outputs])
+            in_shapes = tuple(network.input_shape if i == NETWORK_INPUT else outputs[i][k] for i, k in sources)
             result = OPS[node.op](node.args, list(in_shapes))
-            check_elements(result.output_shape, 1, "in")
+            for shape in result.shapes:
+                check_elements(shape, 1, "in")
             if result.params > MAX_ELEMENTS:  # PyTorch could not allocate the weights either
                 raise ShapeError(f"{result.params:.3e} weights; PyTorch refuses a tensor of more than {MAX_ELEMENTS:.3e}")
         except ConvCalcError as error:
             raise node_error(network, node, error) from None
-        shapes.append(result.output_shape)
-        steps.append(Step(node, in_shapes, result))
+        outputs.append(result.shapes)
+        steps.append(Step(node, in_shapes, result, sources))
     return steps
 
 
@@ -153,19 +186,24 @@ def analyze(network: Network, batch: int = 1, dtype: str = "float32") -> Report:
     check_elements(network.input_shape, batch, "batch")
     rank = len(network.input_shape) - 1
     input_field = Field.identity(rank) if rank else None
-    fields: list[Field | None] = []
+    no_input = [Field.empty(rank) if rank else None]  # a param's input fields: it sees no input position
+    fields: list[tuple[Field | None, ...]] = []  # every node's outputs' fields
     rows: list[Row] = []
     for step in walk(network):
         node, result = step.node, step.result
-        in_fields = [input_field if i == NETWORK_INPUT else fields[i] for i in node.inputs]
+        in_fields = [input_field if i == NETWORK_INPUT else fields[i][k] for i, k in step.sources] or no_input
         field, warnings = layer_field(result, in_fields, node.op, step.input_shapes)
-        fields.append(field)
+        several = len(result.shapes) > 1
+        out_fields = (field,) * len(result.shapes)
+        if result.output_starts:  # a split along a grid axis: each piece starts at its offset
+            out_fields = tuple(layer_field(replace(result, start=start), in_fields, node.op)[0] for start in result.output_starts)
+        fields.append(out_fields)
         rows.append(
             Row(
                 index=node.index,
                 name=node.name,
                 op=node.op,
-                inputs=tuple("input" if i == NETWORK_INPUT else network.nodes[i].name for i in node.inputs),
+                inputs=tuple(source_name(network, i, k, fields) for i, k in step.sources),
                 output_shape=result.output_shape,
                 params=result.params,
                 buffers=result.buffers,
@@ -180,9 +218,20 @@ def analyze(network: Network, batch: int = 1, dtype: str = "float32") -> Report:
                 spec=result.layer.spec if result.layer is not None else None,
                 node=node,
                 result=result,
+                output_shapes=result.shapes if several else (),
+                output_fields=out_fields if several else (),
+                sources=step.sources,
             )
         )
     return Report(network.name, network.input_shape, tuple(rows), batch, dtype, file=network.file)
+
+
+def source_name(network: Network, index: int, output: int, fields: Sequence[tuple[Any, ...]]) -> str:
+    """An input's name in a report: the layer's, with ``[k]`` when it has several outputs."""
+    if index == NETWORK_INPUT:
+        return "input"
+    name = network.nodes[index].name
+    return f"{name}[{output}]" if len(fields[index]) > 1 else name
 
 
 def layer_field(
@@ -191,7 +240,9 @@ def layer_field(
     if in_fields[0] is None:
         return None, ()
     fields = [f for f in in_fields if f is not None]
-    if op in MERGES:
+    if all(f.is_empty for f in fields):  # a param, or computed from params alone: it sees no input position
+        return fields[0], ()
+    if op in MERGES and result.field != "unknown":
         grid = result.output_shape[:-1]
         broadcast = [shape[:-1] != grid and all(n == 1 for n in shape[:-1]) for shape in in_shapes]
         field, aligned = merge(fields, broadcast)
@@ -260,6 +311,21 @@ def _back_step(node: Any, result: OpResult, size: tuple[Fraction, ...], start: t
     )  # fmt: skip
 
 
+def _in_first_output(rows: Sequence[Row], source: int, output: int, start: tuple[Fraction, ...]) -> tuple[Fraction, ...]:
+    """A start in units of output ``output`` of layer ``source``, moved to its first output's frame (the pieces of
+    a split along a grid axis start at different offsets): u' = u + (t_k - t_0) / s."""
+    result = rows[source].result if source != NETWORK_INPUT else None
+    if result is None or not result.output_starts or not output:
+        return start
+    shifts = zip(result.start_of(output), result.start, result.jump)
+    return tuple(u + (t_k - t_0) / s for u, (t_k, t_0, s) in zip(start, shifts))
+
+
+def _sees_nothing(row: Row) -> bool:
+    """Whether a layer depends on no input position (a param, or computed from params alone)."""
+    return row.field is not None and row.field.is_empty
+
+
 def backward_recursion(report: Report, target: int) -> Backward:
     """Intervals (size r, start u) of output unit 0 of layer ``target``, carried back through every path to the
     input; merges take the hull. Reads each row's local field (receptive_field, jump, start) from the report."""
@@ -268,6 +334,8 @@ def backward_recursion(report: Report, target: int) -> Backward:
     one, zero = (Fraction(1),) * rank, (Fraction(0),) * rank
     spans: dict[int, Interval] = {target: (one, zero)}
     steps: list[BackStep] = []
+    if _sees_nothing(rows[target]):  # a param, or made of params alone: no path to the input, an empty field
+        return Backward(rows[target].name, (), zero, zero, False, report.input_shape[:-1])
     for index in range(target, -1, -1):
         if index not in spans:
             continue
@@ -278,9 +346,11 @@ def backward_recursion(report: Report, target: int) -> Backward:
             return Backward(rows[target].name, tuple(steps), (), (), True, report.input_shape[:-1])
         if step.unknown:
             return Backward(rows[target].name, tuple(steps), (), (), False, report.input_shape[:-1], step.unknown)
-        for source in rows[index].node.inputs:  # type: ignore[union-attr]
-            back = (step.receptive_field_in, step.start_in)
+        for source, output in rows[index].sources:
+            if source != NETWORK_INPUT and _sees_nothing(rows[source]):  # a param: no path to the input
+                continue
+            back = (step.receptive_field_in, _in_first_output(rows, source, output, step.start_in))
             spans[source] = _hull(spans[source], back) if source in spans else back
-    size, start = spans.get(NETWORK_INPUT, (one, zero))
+    size, start = spans.get(NETWORK_INPUT, (zero, zero))  # no path to the input: made of params alone
     return Backward(rows[target].name, tuple(steps), size, start, False, report.input_shape[:-1])
 

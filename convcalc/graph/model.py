@@ -12,7 +12,9 @@ NETWORK_INPUT = -1
 
 @dataclass(frozen=True)
 class Node:
-    """One layer of the expanded graph. ``inputs`` are node indices (-1: the network input)."""
+    """One layer of the expanded graph. ``inputs`` are node indices (-1: the network input); ``picks`` says which
+    output of each input (``from: split1[1]``): an index (negative from the end), or None for its only output (or
+    all its outputs, for an op that takes several inputs); empty when every pick is None."""
 
     index: int
     name: str
@@ -24,6 +26,11 @@ class Node:
     blocks: tuple[str, ...] = ()  # enclosing block instances, outermost first
     trainable: bool = True
     expect: str | None = None
+    picks: tuple[int | None, ...] = ()
+
+    def sources(self) -> list[tuple[int, int | None]]:
+        """(input node, picked output or None) for every input, as written."""
+        return list(zip(self.inputs, self.picks or (None,) * len(self.inputs)))
 
     def line_of(self, key: str | None) -> int:
         return self.key_lines.get(key or "", self.line)

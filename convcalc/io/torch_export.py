@@ -23,18 +23,22 @@ from convcalc.io.torch_names import (
     TAKEN_VARIABLES,
     accessor,
     attach,
+    attach_parameter,
     class_name,
     docstring,
     identifier,
     literal,
+    parameter_accessor,
     printable,
     submodule_paths,
 )
-from convcalc.ops.catalogue import ACTIVATIONS, CATALOGUE, op
+from convcalc.ops.catalogue import ACTIVATIONS, CATALOGUE, SEVERAL_OUTPUTS, SOURCES, UNARY, op
+from convcalc.ops.handlers import normalized_shape, reduced_axes
 
 ACTIVATION_KWARGS = ("negative_slope", "alpha", "beta", "threshold", "min_val", "max_val", "approximate")
 FORWARD_OPS = tuple(entry.name for entry in CATALOGUE if not entry.torch)  # written in ``forward``: no submodule
 WINDOW_OPS = ("conv", "deconv", "maxpool", "avgpool")  # windows resolved by the analysis: kernel, stride, padding
+CHANNELS_LAST_MODULES = ("linear", "layernorm", "rmsnorm")  # on the last axis: channels moved last around them
 RANKED_OPS = (*(entry.name for entry in CATALOGUE if "{n}" in entry.torch and entry.name != "bn"), "upsample")  # 1-D to 3-D
 
 
@@ -55,9 +59,10 @@ def _windows(step: Row) -> tuple[Any, ...]:
 
 def module_code(step: Row) -> str | None:
     """The constructor of the node's module, or None for ops written in ``forward`` (add, mul, concat, crop)."""
-    op, rank = step.node.op, len(step.input_shapes[0]) - 1
+    op = step.node.op
     if op in FORWARD_OPS:
         return None
+    rank = len(step.input_shapes[0]) - 1 if step.input_shapes else 0  # a param has no input
     if op in RANKED_OPS and not 1 <= rank <= 3:
         raise ConvCalcError(f"PyTorch has no {rank}-D {op}", "in")
     if op not in MODULE_CODE:
@@ -147,6 +152,11 @@ def window_module_code(step: Row) -> str:
     return code
 
 
+def param_code(step: Row) -> str:
+    """A learnable tensor of the param's batch-free, channels-last shape (zeros: only its size matters here)."""
+    return f"nn.Parameter(torch.zeros({', '.join(map(str, step.result.output_shape))}))"
+
+
 MODULE_CODE: dict[str, Callable[[Row], str]] = {  # op -> its module's constructor source (every op with a module)
     **dict.fromkeys(WINDOW_OPS, window_module_code),
     "adaptive_avgpool": adaptive_code,
@@ -163,7 +173,82 @@ MODULE_CODE: dict[str, Callable[[Row], str]] = {  # op -> its module's construct
     "identity": lambda step: "nn.Identity()",
     "upsample": upsample_code,
     "pad": lambda step: f"nn.ConstantPad{_rank(step)}d({literal(_torch_pads(step.result.pads))}, 0.0)",
+    "param": param_code,
+    "layernorm": lambda step: norm_code(step, "LayerNorm", ("eps", "elementwise_affine", "bias")),
+    "rmsnorm": lambda step: norm_code(step, "RMSNorm", ("eps", "elementwise_affine")),
+    "groupnorm": lambda step: norm_code(step, "GroupNorm", ("eps", "affine", "bias")),
+    "instancenorm": lambda step: norm_code(step, "InstanceNorm", ("eps", "momentum", "affine", "track_running_stats", "bias")),
+    "lrn": lambda step: norm_code(step, "LocalResponseNorm", ("alpha", "beta", "k")),
 }
+
+
+def norm_code(step: Row, module: str, keys: tuple[str, ...]) -> str:
+    """layernorm, rmsnorm (their normalised shape: the input's last axes, channels last, as the forward moves the
+    channels last around them), groupnorm, instancenorm, lrn."""
+    args, shape = step.node.args, step.input_shapes[0]
+    keywords = {key: args[key] for key in keys if key in args and not (key == "bias" and args[key] is True)}
+    positional: tuple[Any, ...] = {
+        "LayerNorm": lambda: (list(normalized_shape(args, shape)),),
+        "RMSNorm": lambda: (list(normalized_shape(args, shape)),),
+        "GroupNorm": lambda: (args["groups"], shape[-1]),
+        "InstanceNorm": lambda: (shape[-1],),
+        "LocalResponseNorm": lambda: (args["size"],),
+    }[module]()
+    name = f"InstanceNorm{_rank(step)}d" if module == "InstanceNorm" else module
+    return f"nn.{name}({args_text(*positional, **keywords)})"
+
+
+def torch_dim(axis: int, rank: int) -> int:
+    """convcalc's logical axis 0..rank-1 (channels last) as PyTorch's dim of the channels-first (N, C, ...) tensor."""
+    return 1 if axis == rank - 1 else axis + 2
+
+
+def reduction_code(step: Row, inputs: list[str]) -> str:
+    """``x.mean(dim=..., keepdim=...)`` and the like on PyTorch's dims; when the channel axis goes, PyTorch's last
+    axis is convcalc's new channel axis: moved to dim 1."""
+    args, shape, kind = step.node.args, step.input_shapes[0], step.node.op
+    axes = reduced_axes(args["dims"], len(shape))
+    dims = tuple(sorted(torch_dim(axis, len(shape)) for axis in axes))
+    keep = args.get("keepdim", False)
+    where = f"dim={literal(dims[0] if len(dims) == 1 else dims)}, keepdim={keep}"
+    if kind == "norm":
+        p = args.get("p", 2.0)
+        order = literal(float(p) if isinstance(p, str) else p)
+        code = f"torch.linalg.vector_norm({inputs[0]}, ord={order}, {where})"
+    elif kind == "var":
+        code = f"{inputs[0]}.var({where}, correction={literal(args.get('correction', 1))})"
+    else:
+        code = f"{inputs[0]}.{kind}({where})"
+    if not keep and len(shape) - 1 in axes and len(step.result.output_shape) > 1:
+        code += ".movedim(-1, 1)"
+    return code
+
+
+def concat_code(step: Row, inputs: list[str]) -> str:
+    rank = len(step.input_shapes[0])
+    return f"torch.cat([{', '.join(inputs)}], dim={torch_dim(step.node.args.get('dim', -1) % rank, rank)})"
+
+
+def stack_code(step: Row, inputs: list[str]) -> str:
+    """torch.stack on the new axis; a new last axis (after the channels) is dim 1, the channels then moved last."""
+    rank = len(step.input_shapes[0]) + 1
+    axis = step.node.args["dim"] % rank
+    if axis == rank - 1:
+        return f"torch.stack([{', '.join(inputs)}], dim=1).movedim(2, -1)"
+    return f"torch.stack([{', '.join(inputs)}], dim={torch_dim(axis, rank)})"
+
+
+def split_code(step: Row, inputs: list[str]) -> str:
+    """torch.split with every piece's size as convcalc worked them out: a tuple, output k is ``name[k]``."""
+    shape = step.input_shapes[0]
+    axis = step.node.args.get("dim", -1) % len(shape)
+    sizes = [piece[axis] for piece in step.result.shapes]
+    return f"torch.split({inputs[0]}, {literal(sizes)}, dim={torch_dim(axis, len(shape))})"
+
+
+def chunk_code(step: Row, inputs: list[str]) -> str:
+    rank, chunks = len(step.input_shapes[0]), step.node.args["chunks"]
+    return f"torch.chunk({inputs[0]}, {literal(chunks)}, dim={torch_dim(step.node.args.get('dim', -1) % rank, rank)})"
 
 
 def merge_expression(step: Row, inputs: list[str]) -> str:
@@ -176,11 +261,51 @@ def crop_code(step: Row, inputs: list[str]) -> str:
     return f"{inputs[0]}[:, :, {slices}]"
 
 
+# -- pointwise math and learnable tensors (issue 11) ------------------------------------------------------------
+BINARY_SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
+
+
+def binary_code(step: Row, inputs: list[str]) -> str:
+    """``a + b`` (``-``, ``*``, ``/``), then the constant (first with ``reverse``). convcalc broadcasts the
+    batch-free, channels-last shapes from the last axis; in the channels-first module an input with fewer axes gets
+    its missing leading axes as size-1 axes after the channels (``g[:, :, None, None]``), so PyTorch broadcasts the
+    same axes."""
+    rank = len(step.result.output_shape)
+    operands = [
+        name if len(shape) == rank else f"{name}[:, :{', None' * (rank - len(shape))}]"
+        for name, shape in zip(inputs, step.input_shapes)
+    ]
+    args = step.node.args
+    if "value" in args:
+        operands.insert(0 if args.get("reverse") else len(operands), literal(args["value"]))
+    return f" {BINARY_SYMBOLS[step.node.op]} ".join(operands)
+
+
+def unary_code(step: Row, inputs: list[str]) -> str:
+    """``torch.exp(a)`` and the like; ``torch.pow(a, exponent)``, ``torch.clamp(a, min=..., max=...)``."""
+    op, args = step.node.op, step.node.args
+    extra = {"pow": lambda: f", {literal(args['exponent'])}",
+             "clamp": lambda: "".join(f", {key}={literal(args[key])}" for key in ("min", "max") if key in args)}  # fmt: skip
+    return f"torch.{op}({inputs[0]}{extra[op]() if op in extra else ''})"
+
+
+def param_expression(step: Row, parameter: str, network_input: str) -> str:
+    """The param as every other tensor of ``forward``: channels first (``movedim(-1, 0)``) and the batch of the
+    input (``expand``: a view, no copy), so that add, mul, concat, ... take it as they take a layer's output."""
+    rank = len(step.result.output_shape)
+    moved = f"{parameter}.movedim(-1, 0)" if rank > 1 else parameter
+    return f"{moved}.expand({network_input}.shape[0], {', '.join(['-1'] * rank)})"
+
+
 FORWARD_CODE: dict[str, Callable[[Row, list[str]], str]] = {  # op -> its expression in ``forward`` (no module)
-    "add": lambda step, inputs: " + ".join(inputs),
-    "mul": lambda step, inputs: " * ".join(inputs),
-    "concat": lambda step, inputs: f"torch.cat([{', '.join(inputs)}], dim=1)",
+    "concat": concat_code,
     "crop": crop_code,
+    **dict.fromkeys(BINARY_SYMBOLS, lambda step, inputs: binary_code(step, inputs)),
+    **dict.fromkeys((name for name, *_ in UNARY), lambda step, inputs: unary_code(step, inputs)),
+    "stack": stack_code,
+    "split": split_code,
+    "chunk": chunk_code,
+    **dict.fromkeys(("mean", "sum", "amax", "amin", "var", "norm"), reduction_code),
 }
 
 
@@ -206,28 +331,32 @@ def init_lines(steps: Sequence[Row], codes: dict[int, str], paths: dict[str, str
             if parts[:depth] not in containers:
                 containers.add(parts[:depth])
                 lines.append(attach(parts[:depth], "nn.Module()"))
-        lines.append(attach(parts, codes[step.node.index]))
+        lines.append((attach_parameter if step.node.op in SOURCES else attach)(parts, codes[step.node.index]))
     return lines
 
 
 def forward_lines(steps: Sequence[Row], codes: dict[int, str], paths: dict[str, str]) -> list[str]:
     """``forward``'s body: one assignment per layer, then the return."""
     taken = set(TAKEN_VARIABLES)
-    variables: dict[int, str] = {NETWORK_INPUT: "x"}
+    variables: dict[tuple[int, int], str] = {(NETWORK_INPUT, 0): "x"}  # (node, output) -> expression
     lines = []
     for step in steps:
         node = step.node
-        inputs = [variables[i] for i in node.inputs]
+        inputs = [variables[source] for source in step.sources]
         target = identifier(node.name, taken)
-        variables[node.index] = target
+        several = node.op in SEVERAL_OUTPUTS  # split, chunk: a tuple, output k is ``target[k]``
+        variables.update({(node.index, k): f"{target}[{k}]" if several else target for k in range(len(step.result.shapes))})
         if node.index not in codes:
             expression = merge_expression(step, inputs)
-        elif node.op == "linear" and len(step.input_shapes[0]) > 1:
+        elif node.op in SOURCES:
+            expression = param_expression(step, parameter_accessor(paths[node.name]), variables[NETWORK_INPUT, 0])
+        elif node.op in CHANNELS_LAST_MODULES and len(step.input_shapes[0]) > 1:
             expression = f"{accessor(paths[node.name])}({inputs[0]}.movedim(1, -1)).movedim(-1, 1)"
         else:
             expression = f"{accessor(paths[node.name])}({inputs[0]})"
         lines.append(f"{target} = {expression}")
-    lines.append(f"return {variables[steps[-1].node.index] if steps else 'x'}")
+    last = variables[steps[-1].node.index, 0] if steps else "x"
+    lines.append(f"return {last.split('[')[0]}")  # a split's tuple whole
     return lines
 
 

@@ -152,6 +152,21 @@ def accessor(path: str) -> str:
     return f"self.{path}" if is_attribute(path) else f"self.get_submodule({path!r})"
 
 
+def parameter_accessor(path: str) -> str:
+    """``self.gamma`` at the top level when that is plain Python, else ``self.get_parameter('blocks.0.gamma')``."""
+    return f"self.{path}" if is_attribute(path) else f"self.get_parameter({path!r})"
+
+
+def attach_parameter(parts: tuple[str, ...], code: str) -> str:
+    """The statement that registers a learnable tensor (``param``) under its (possibly nested) path."""
+    *parent, last = parts
+    if parent:
+        return f"{accessor('.'.join(parent))}.register_parameter({last!r}, {code})"
+    if is_attribute(last):
+        return f"self.{last} = {code}"
+    return f"self.register_parameter({last!r}, {code})"
+
+
 def attach(parts: tuple[str, ...], code: str) -> str:
     """The statement that stores a module under its (possibly nested) path."""
     *parent, last = parts

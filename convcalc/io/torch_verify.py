@@ -88,7 +88,7 @@ def verify_layers(report: Report) -> tuple[list[Difference], int]:
     torch = require_torch()
     from convcalc.io.torch_export import module_names
 
-    model = build_module(report)
+    model = build_module(report).eval()  # inference, as convcalc counts it (norms use their running statistics)
     paths = module_names(report)
     modules = dict(model.named_modules())
     rows = [row for row in report.rows if paths.get(row.name) in modules]
@@ -117,9 +117,11 @@ def verify_layers(report: Report) -> tuple[list[Difference], int]:
 
 
 def _recorder(shapes: dict[str, Shape], name: str, op: str) -> Any:
+    from convcalc.io.torch_export import CHANNELS_LAST_MODULES
+
     def hook(module: Any, inputs: Any, output: Any) -> None:
         shape = tuple(output.shape)
-        if op == "linear" and len(shape) > 2:  # the exported forward moves channels last around nn.Linear
+        if op in CHANNELS_LAST_MODULES and len(shape) > 2:  # the exported forward moves channels last around them
             shape = (shape[0], shape[-1], *shape[1:-1])
         shapes[name] = channels_last(shape)
 

@@ -27,6 +27,7 @@ class Category(StrEnum):
     LAYOUT = "layout"  # moves or copies values, computes nothing: flatten, pad, crop, concat, identity, dropout
     RESAMPLE = "resample"
     ELEMENTWISE = "elementwise"
+    REDUCTION = "reduction"  # mean, sum, amax, ... over given axes
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,9 @@ class OpDef:
     cost: str
     aliases: tuple[str, ...] = ()
     torch: str = ""
-    merge: bool = False  # takes several inputs (``from:`` a list)
+    merge: bool = False  # takes several inputs (``from:`` a list; an unindexed layer with several outputs gives all)
+    several: bool = False  # returns several outputs (a tuple in PyTorch), picked with ``from: name[k]``
+    source: bool = False  # takes no input (``param``: a learnable tensor); its output does not depend on the input
     layer_options: frozenset[str] | None = None
 
     @property
@@ -67,6 +70,35 @@ ACTIVATION_MODULES = {
     "hardswish": "Hardswish", "hardsigmoid": "Hardsigmoid", "hardtanh": "Hardtanh", "softplus": "Softplus",
     "logsigmoid": "LogSigmoid",
 }  # fmt: skip
+REDUCTIONS = (  # name, argument type, what it computes, its cost, its aliases
+    ("mean", "ReduceArgs", "mean", "FLOPs: input elements (the adds and one divide per output element)", ("reduce_mean",)),
+    ("sum", "ReduceArgs", "sum", "FLOPs: input elements - output elements (adds)", ("reduce_sum",)),
+    ("amax", "ReduceArgs", "maximum", "FLOPs: input elements - output elements (comparisons)", ("reduce_max",)),
+    ("amin", "ReduceArgs", "minimum", "FLOPs: input elements - output elements (comparisons)", ("reduce_min",)),
+    ("var", "VarArgs", "variance (`correction`, default 1)",
+     "FLOPs: 4 x input elements (mean, subtract, square, sum; one divide per output element)", ("variance",)),
+    ("norm", "NormArgs", "vector `p`-norm (default 2; `inf`, `-inf`)",
+     "FLOPs: 2 x input elements (|x|^p and the sum)", ("vector_norm",)),
+)  # fmt: skip
+BINARY = (  # name, what it computes, its FLOP, its aliases (PyTorch's)
+    ("add", "elementwise sum", "add", ()),
+    ("sub", "elementwise difference (the first minus the others)", "subtract", ("subtract",)),
+    ("mul", "elementwise product", "multiply", ("multiply",)),  # (not prod: torch.prod is a reduction)
+    ("div", "elementwise quotient (the first divided by the others)", "divide", ("divide", "true_divide")),
+)  # fmt: skip
+UNARY = (  # name, argument type, what it computes, its aliases (PyTorch's): 1 FLOP per element each
+    ("exp", "NoArgs", "exponential", ()),
+    ("log", "NoArgs", "natural logarithm", ()),
+    ("sqrt", "NoArgs", "square root", ()),
+    ("rsqrt", "NoArgs", "reciprocal square root", ()),
+    ("pow", "PowArgs", "power to a constant `exponent`", ("power",)),
+    ("neg", "NoArgs", "negation", ("negative",)),
+    ("abs", "NoArgs", "absolute value", ("absolute",)),
+    ("clamp", "ClampArgs", "clamp to [`min`, `max`] (either may be omitted, not both)", ("clip",)),
+    ("reciprocal", "NoArgs", "reciprocal 1/x", ()),
+    ("square", "NoArgs", "square", ()),
+    ("sign", "NoArgs", "sign (-1, 0 or 1)", ()),
+)  # fmt: skip
 ACTIVATION_ALIASES = {"leakyrelu": ("leaky_relu",), "hardswish": ("hard_swish",), "hardsigmoid": ("hard_sigmoid",)}
 
 CATALOGUE: tuple[OpDef, ...] = (
@@ -129,6 +161,43 @@ CATALOGUE: tuple[OpDef, ...] = (
         "FLOPs: 2 per element; params 2C (affine), buffers 2C (running statistics)",
         aliases=("batchnorm", "batch_norm", *_nd("batchnorm")), torch="BatchNorm{n}d",
     ),
+    # reductions and normalisations (issue 11); axes are convcalc's logical axes (docs/spec.md, "Tensors and dims")
+    *(
+        OpDef(name, Category.REDUCTION, args, f"{what} over the axes `dims` (`keepdim` keeps them as size 1), like "
+              f"torch.{name}", cost, aliases=aliases)  # fmt: skip
+        for name, args, what, cost, aliases in REDUCTIONS
+    ),
+    OpDef(
+        "layernorm", Category.NORMALISATION, "LayerNormArgs",
+        "layer normalisation over the last axes (`shape`, default the channels), like torch.nn.LayerNorm",
+        "FLOPs: 5 per element (statistics and normalising) + 1 for the weight + 1 for the bias; params: prod(shape) "
+        "per weight and bias", aliases=("layer_norm",), torch="LayerNorm",
+    ),
+    OpDef(
+        "rmsnorm", Category.NORMALISATION, "RMSNormArgs",
+        "root-mean-square normalisation over the last axes (`shape`, default the channels), like torch.nn.RMSNorm",
+        "FLOPs: 3 per element + 1 for the weight; params: prod(shape) (the weight)", aliases=("rms_norm",),
+        torch="RMSNorm",
+    ),
+    OpDef(
+        "groupnorm", Category.NORMALISATION, "GroupNormArgs",
+        "group normalisation: statistics over each group of channels and every position, like torch.nn.GroupNorm",
+        "FLOPs: 5 per element + 1 for the weight + 1 for the bias; params: C per weight and bias (affine)",
+        aliases=("group_norm",), torch="GroupNorm",
+    ),
+    OpDef(
+        "instancenorm", Category.NORMALISATION, "InstanceNormArgs",
+        "instance normalisation: statistics per channel over every position, like torch.nn.InstanceNormNd",
+        "FLOPs: 5 per element + 1 for the weight + 1 for the bias; with running statistics (inference) 2 per element "
+        "as bn; params C per weight and bias (affine), buffers 2C (track_running_stats)",
+        aliases=("instance_norm", *_nd("instancenorm")), torch="InstanceNorm{n}d",
+    ),
+    OpDef(
+        "lrn", Category.NORMALISATION, "LRNArgs",
+        "local response normalisation across `size` neighbouring channels (AlexNet), like torch.nn.LocalResponseNorm",
+        "FLOPs: size + 4 per element (square, window sum, scale, add k, power, divide)",
+        aliases=("localresponsenorm", "local_response_norm"), torch="LocalResponseNorm",
+    ),
     *(
         OpDef(name, Category.ACTIVATION, "ActivationArgs", f"elementwise {name}", "FLOPs: 1 per element",
               aliases=ACTIVATION_ALIASES.get(name, ()), torch=module)  # fmt: skip
@@ -150,14 +219,34 @@ CATALOGUE: tuple[OpDef, ...] = (
     OpDef("pad", Category.LAYOUT, "PadArgs", "zero padding, like nn.ZeroPadNd", "free",
           aliases=("zeropad", "zero_pad", "constantpad"), torch="ConstantPad{n}d"),  # fmt: skip
     OpDef("crop", Category.LAYOUT, "PadArgs", "removes positions at the borders (U-Net's unpadded skips)", "free"),
-    OpDef("add", Category.ELEMENTWISE, "NoArgs", "elementwise sum of equal shapes (residual connections)",
-          "FLOPs: one add per element per extra input", aliases=("sum",), merge=True),  # fmt: skip
-    OpDef(
-        "mul", Category.ELEMENTWISE, "NoArgs", "elementwise product, broadcasting size-1 dimensions (gates, SE)",
-        "FLOPs: one multiply per output element per extra input", aliases=("multiply", "prod"), merge=True,
+    # pointwise math (issue 11): binary ops broadcast their inputs, a param or a constant `value`; unary ops below
+    *(
+        OpDef(name, Category.ELEMENTWISE, "BinaryArgs", f"{what} of its inputs (and a constant `value`), broadcasting "
+              "as PyTorch does (right-aligned; equal sizes or 1)", f"FLOPs: one {verb} per output element per operand "
+              "after the first (inputs and `value`)", aliases=aliases, merge=True)  # fmt: skip
+        for name, what, verb, aliases in BINARY
     ),
-    OpDef("concat", Category.LAYOUT, "NoArgs", "concatenation on the channel axis", "free", aliases=("cat",),
-          merge=True),  # fmt: skip
+    *(
+        OpDef(name, Category.ELEMENTWISE, args, f"elementwise {what}, like torch.{name}", "FLOPs: 1 per element",
+              aliases=aliases)  # fmt: skip
+        for name, args, what, aliases in UNARY
+    ),
+    OpDef(
+        "param", Category.LAYOUT, "ParamArgs", "a learnable tensor of `shape` (layer scale, class token, position "
+        "embedding): no input; an operand of add, sub, mul, div, concat", "free; params: prod(shape)",
+        aliases=("parameter",), torch="Parameter", source=True,
+    ),
+    # several outputs, and joining on any axis (issue 11): split/chunk give a tuple, picked by ``from: name[k]``
+    OpDef("concat", Category.LAYOUT, "ConcatArgs", "concatenation on an axis (`dim`, default -1: the channels)", "free",
+          aliases=("cat", "concatenate"), merge=True),  # fmt: skip
+    OpDef("stack", Category.LAYOUT, "StackArgs", "stacks equal shapes on a new axis `dim` (required: PyTorch's default "
+          "counts the batch)", "free", merge=True),  # fmt: skip
+    OpDef("split", Category.LAYOUT, "SplitArgs", "torch.split on axis `dim` (default -1): pieces of `sizes` (one size: "
+          "equal pieces, the last smaller; a list: those sizes); several outputs, `from: name[k]`", "free",
+          aliases=("split_with_sizes",), several=True),  # fmt: skip
+    OpDef("chunk", Category.LAYOUT, "ChunkArgs", "torch.chunk on axis `dim` (default -1): `chunks` pieces of ceil(n / "
+          "chunks), the last smaller, fewer when they run out; several outputs, `from: name[k]`", "free",
+          several=True),  # fmt: skip
 )
 
 OPS_BY_NAME: dict[str, OpDef] = {op.name: op for op in CATALOGUE}
@@ -165,6 +254,9 @@ _SPELLINGS: dict[str, str] = {spelling: op.name for op in CATALOGUE for spelling
 OP_ARG_TYPES: dict[str, str] = {op.name: op.args for op in CATALOGUE}
 ACTIVATIONS: tuple[str, ...] = tuple(op.name for op in CATALOGUE if op.args == "ActivationArgs")
 MERGES: frozenset[str] = frozenset(op.name for op in CATALOGUE if op.merge)
+SEVERAL_OUTPUTS: frozenset[str] = frozenset(op.name for op in CATALOGUE if op.several)
+SOURCES: frozenset[str] = frozenset(op.name for op in CATALOGUE if op.source)  # ops without an input: param
+UNARY_MATH: tuple[str, ...] = tuple(name for name, *_ in UNARY)  # exp, log, sqrt, ... (1 FLOP per element)
 LAYER_OPS: tuple[str, ...] = tuple(op.name for op in CATALOGUE if op.layer_options is not None)
 
 

@@ -76,13 +76,21 @@ def input_text(row: Any) -> str:
     return "+".join(shapes) if len(shapes) <= 2 else shapes[0] + "+…"
 
 
+def output_text(row: Any) -> str:
+    """The output shape of a row; several outputs (split, chunk): '2 x 32x32x16' when equal, else each one."""
+    shapes = [format_shape(shape) for shape in getattr(row, "output_shapes", ()) or (row.output_shape,)]
+    if len(shapes) > 1 and len(set(shapes)) == 1:
+        return f"{len(shapes)} x {shapes[0]}"
+    return ", ".join(shapes)
+
+
 def row_cells(number: int, row: Any, short: bool = False, total_macs: int = 0) -> dict[str, str]:
     """Every cell a network table can show for one row, by column name; ``short``: counts as 4.09G."""
     rf, jump = field_text(row)
     counted = si if short else grouped
     return {
         "#": str(number), "name": row.name, "op": row.op, "input": input_text(row),
-        "output": format_shape(row.output_shape), "k/s/p": window_text(row.spec), "params": counted(row.params),
+        "output": output_text(row), "k/s/p": window_text(row.spec), "params": counted(row.params),
         "MACs": counted(row.macs), "MACs%": share(row.macs, total_macs), "RF": rf, "jump": jump,
     }  # fmt: skip
 

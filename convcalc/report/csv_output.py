@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from convcalc.report.cells import field_text
+from convcalc.report.cells import field_text, output_text
 from convcalc.report.folding import fold
-from convcalc.report.numbers import format_shape
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
@@ -30,5 +29,5 @@ def net_csv(report: Any, depth: int | None) -> str:
     rows = []
     for number, row in enumerate(fold(report.rows, depth)):
         rf, jump = field_text(row)
-        rows.append([number, row.name, row.op, format_shape(row.output_shape), row.params, row.buffers, row.macs, row.flops, rf, jump])
+        rows.append([number, row.name, row.op, output_text(row), row.params, row.buffers, row.macs, row.flops, rf, jump])
     return csv_text(NET_HEADER, rows)

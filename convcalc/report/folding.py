@@ -25,6 +25,8 @@ def fold(rows: tuple[Any, ...], depth: int | None) -> list[Any]:
             folded[-1] = replace(
                 last,
                 output_shape=row.output_shape,
+                output_shapes=row.output_shapes,
+                output_fields=row.output_fields,
                 params=last.params + row.params,
                 buffers=last.buffers + row.buffers,
                 macs=last.macs + row.macs,

@@ -12,11 +12,13 @@ from convcalc.core.resolved import ConvSpec, LayerResult, LayerSpec, LinearSpec,
 from convcalc.report.folding import fold
 from convcalc.report.numbers import json_numbers
 
+PLAIN_LIST = re.compile(r'\[(?:[^\[\]{}"]|"(?:[^"\\]|\\.)*")*\]')  # a list of numbers or strings (which may hold brackets)
+
 
 def to_json(data: Any) -> str:
     """Indented JSON with lists of plain values kept on one line."""
     text = json.dumps(data, indent=2)
-    return re.sub(r"\[[^\[\]{}]*\]", lambda m: re.sub(r"\s*\n\s*", " ", m.group(0)).replace("[ ", "[").replace(" ]", "]"), text)
+    return PLAIN_LIST.sub(lambda m: "[" + re.sub(r"\s*\n\s*", " ", m.group(0)[1:-1]).strip() + "]", text)
 
 
 # Every output unit sees every position of the input (after flatten, global pooling, a linear layer on flat input).
@@ -104,6 +106,9 @@ def row_dict(row: Any) -> dict[str, Any]:
         output_shape=list(row.output_shape), params=row.params, buffers=row.buffers, macs=row.macs, flops=row.flops,
     )  # fmt: skip
     data.update(field_dict(row.field))
+    if row.output_shapes:  # several outputs (split, chunk): the keys above are the first's
+        data["output_shapes"] = [list(shape) for shape in row.output_shapes]
+        data["output_fields"] = [field_dict(field) for field in row.output_fields]
     data.update(spec_json(row.spec))
     data["trainable"] = row.trainable
     data["warnings"] = list(row.warnings)

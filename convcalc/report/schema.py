@@ -131,15 +131,27 @@ def layer_schema() -> dict[str, Any]:
 ROW_KEYS = {  # net --format json: one row per layer (the field and the resolved windows come from the shared defs)
     "name": {"type": "string"},
     "op": {"type": "string", "description": 'The spec\'s op, or "block" for a block folded by --depth.'},
-    "inputs": {"type": "array", "items": {"type": "string"}, "minItems": 1},
-    "input_shape": {"$ref": "#/$defs/shape", "description": "The (first) input's shape."},
+    "inputs": {"type": "array", "items": {"type": "string"}, "description": "Empty for a param (no input)."},
+    "input_shape": {"$ref": "#/$defs/shape", "description": "The (first) input's shape; absent for a param."},
     "input_shapes": {
         "type": "array",
         "items": {"$ref": "#/$defs/shape"},
         "minItems": 2,
         "description": "Every input's shape, when there are several (add, concat, ...).",
     },
-    "output_shape": {"$ref": "#/$defs/shape"},
+    "output_shape": {"$ref": "#/$defs/shape", "description": "The (first) output's shape."},
+    "output_shapes": {
+        "type": "array",
+        "items": {"$ref": "#/$defs/shape"},
+        "minItems": 2,
+        "description": "Every output's shape, when there are several (split, chunk); the row's field is the first's.",
+    },
+    "output_fields": {
+        "type": "array",
+        "items": {"type": "object", "$ref": "#/$defs/field"},
+        "minItems": 2,
+        "description": "Every output's receptive field, with output_shapes (a split along a grid axis shifts the start).",
+    },
     "params": {"$ref": "#/$defs/count"},
     "buffers": {"$ref": "#/$defs/count"},
     "macs": {"$ref": "#/$defs/count"},
@@ -152,7 +164,7 @@ ROW_KEYS = {  # net --format json: one row per layer (the field and the resolved
     "line": {"type": "integer", "minimum": 0},
     "field_note": {"type": "string", "description": "Why the receptive field is unknown (with \"unknown\")."},
 }
-OPTIONAL_ROW_KEYS = {"input_shapes", "field_note"}
+OPTIONAL_ROW_KEYS = {"input_shape", "input_shapes", "field_note", "output_shapes", "output_fields"}
 TOTAL_KEYS = ("params", "trainable_params", "non_trainable_params", "buffers", "macs", "flops", "activation_bytes",
               "param_bytes")  # fmt: skip
 

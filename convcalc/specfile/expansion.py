@@ -7,13 +7,14 @@ Every error is a :class:`~convcalc.errors.SpecError` carrying the file, the line
 from __future__ import annotations
 
 import heapq
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from convcalc.core.notation import per_dim_value
 from convcalc.errors import SpecError
 from convcalc.graph.model import NETWORK_INPUT
-from convcalc.ops.catalogue import OP_ARG_TYPES, canonical_op, normalise, spellings
+from convcalc.ops.catalogue import OP_ARG_TYPES, SOURCES, canonical_op, normalise, spellings
 from convcalc.specfile.expressions import ExprError, substitute
 from convcalc.specfile.limits import MAX_BLOCK_DEPTH
 from convcalc.specfile.references import Named, NodeRef, Previous, Ref, Scope, ScopeOut
@@ -21,6 +22,8 @@ from convcalc.specfile.validation import canonical_lines, did_you_mean, validate
 from convcalc.specfile.yamlnodes import Located, LocatedList, line_of
 
 LAYER_KEYS = ("name", "from", "repeat", "if", "trainable", "expect")
+PICK = re.compile(r"^(?P<target>.*?)\[\s*(?P<pick>[+-]?[0-9]+)\s*\]$")  # ``from: split1[1]``, ``-1[0]``, ``input[0]``
+RELATIVE = re.compile(r"^\s*-?[0-9]+\s*$")
 
 
 @dataclass
@@ -141,6 +144,9 @@ class Expander:
                 instance_args = {key: per_dim_value(substitute(value, names | {"i": index})) for key, value in rest.items()}
             except ExprError as error:
                 raise self.fail(str(error), line, scope.prefix + instance) from None
+            if "[" in instance or "]" in instance:  # ``from: name[k]`` picks an output: names cannot hold brackets
+                raise self.fail(f"layer name {instance!r} cannot contain '[' or ']' (from: name[k] picks output k)",
+                                name_line, scope.prefix + instance)  # fmt: skip
             taken = instance in scope.names or scope.prefix + instance in self.all_names
             if template and (taken or any(instance == other for other, _ in instances)):
                 raise self.fail(f"duplicate layer name {instance!r}", name_line, scope.prefix + instance)
@@ -156,7 +162,11 @@ class Expander:
         if op is None:
             raise self.fail(unknown_op_message(op_name, self.blocks), layer.line, layer_name)
         lines = canonical_lines(OP_ARG_TYPES[op], layer.key_lines)
-        output: Ref = sources[0]
+        if op in SOURCES:  # a learnable tensor (param) has no input: a written ``from:`` is a mistake
+            if not isinstance(sources[0], Previous):
+                raise self.fail(f"{op} takes no input (no from:)", layer.key_lines.get("from", layer.line), layer_name)
+            sources = []
+        output: Ref = sources[0] if sources else NodeRef(NETWORK_INPUT)
         for index, (instance, instance_args) in enumerate(instances):
             name = scope.prefix + instance
             if len(self.nodes) >= self.max_layers:
@@ -164,7 +174,7 @@ class Expander:
                                 "(raise it with --max-layers N)", layer.line, name)
             located = _located(instance_args, layer.key_lines, layer.line)
             validated = validate(OP_ARG_TYPES[op], located, self.file, layer.line, name)
-            node_sources = sources if index == 0 else [output]
+            node_sources = sources if index == 0 or not sources else [output]
             self.nodes.append(
                 RawNode(name, op, validated, node_sources, layer.line, lines, layer.blocks, layer.trainable, layer.expect)
             )
@@ -220,7 +230,19 @@ class Expander:
         for target in targets:
             if not isinstance(target, (str, int)) or isinstance(target, bool):
                 raise self.fail(f"from: expected a name or a negative index, got {target!r}", line, layer)
-        return [Named(scope, target, position, line, layer) for target in targets]
+        return [self.named(target, scope, position, line, layer) for target in targets]
+
+    def named(self, target: str | int, scope: Scope, position: int, line: int, layer: str) -> Named:
+        """One ``from:`` target; ``name[k]`` (or ``-1[k]``) picks output k of a layer with several outputs."""
+        if isinstance(target, str) and ("[" in target or "]" in target):
+            match = PICK.match(target.strip())
+            if match is None or not match["target"] or "[" in match["target"] or "]" in match["target"]:
+                raise self.fail(f"from: {target!r}: an output is picked as name[k], k a whole number (split1[1], -1[0])",
+                                line, layer)  # fmt: skip
+            name = match["target"].strip()
+            base: str | int = int(name) if RELATIVE.match(name) else name
+            return Named(scope, base, position, line, layer, int(match["pick"]))
+        return Named(scope, target, position, line, layer)
 
 
 def unknown_op_message(op_name: str, blocks: dict[str, Any]) -> str:

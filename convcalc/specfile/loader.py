@@ -46,7 +46,8 @@ def build(data: Any, file: str | None = None, max_layers: int | None = None) -> 
     root = Scope(prefix="", input=NodeRef(NETWORK_INPUT), line=data.line_of("layers") if isinstance(data, Located) else 0)
     expander.expand(data["layers"], root, {}, (), True, 0)
     raw = expander.nodes
-    inputs = [tuple(source.resolve(expander) for source in node.sources) for node in raw]
+    sources = [tuple(source.resolve(expander) for source in node.sources) for node in raw]
+    inputs = [tuple(index for index, _ in node_sources) for node_sources in sources]
     order = topological(raw, inputs, file)
     position = {old: new for new, old in enumerate(order)}
     nodes = tuple(
@@ -61,6 +62,7 @@ def build(data: Any, file: str | None = None, max_layers: int | None = None) -> 
             blocks=raw[old].blocks,
             trainable=raw[old].trainable,
             expect=raw[old].expect,
+            picks=() if all(pick is None for _, pick in sources[old]) else tuple(pick for _, pick in sources[old]),
         )
         for old in order
     )

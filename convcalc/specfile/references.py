@@ -1,5 +1,6 @@
 """References between layers: ``from:`` names a layer (or a block instance, or the input) that may be written later,
-so the expander records a reference and resolves it once every layer is known."""
+so the expander records a reference and resolves it once every layer is known. A reference resolves to a
+:data:`Source`: the node and which of its outputs (``from: split1[1]``; None: its only one, or all for a merge)."""
 
 from __future__ import annotations
 
@@ -16,10 +17,13 @@ class Resolver(Protocol):
     all_names: dict[str, Ref]
 
 
+Source = tuple[int, "int | None"]  # (node index, picked output or None)
+
+
 class Ref:
     """Something that names a node once every layer is known (``from:`` may point forward)."""
 
-    def resolve(self, expander: Resolver) -> int:
+    def resolve(self, expander: Resolver) -> Source:
         raise NotImplementedError
 
 
@@ -27,8 +31,8 @@ class Ref:
 class NodeRef(Ref):
     index: int
 
-    def resolve(self, expander: Resolver) -> int:
-        return self.index
+    def resolve(self, expander: Resolver) -> Source:
+        return self.index, None
 
 
 @dataclass(eq=False)
@@ -46,7 +50,7 @@ class Scope:
 class ScopeOut(Ref):
     scope: Scope
 
-    def resolve(self, expander: Resolver) -> int:
+    def resolve(self, expander: Resolver) -> Source:
         if not self.scope.items:
             raise SpecError("block has no layers", expander.file, self.scope.line, self.scope.prefix.rstrip("."))
         return self.scope.items[-1].resolve(expander)
@@ -57,7 +61,7 @@ class Previous(Ref):
     scope: Scope
     position: int
 
-    def resolve(self, expander: Resolver) -> int:
+    def resolve(self, expander: Resolver) -> Source:
         return (self.scope.items[self.position - 1] if self.position else self.scope.input).resolve(expander)
 
 
@@ -68,8 +72,17 @@ class Named(Ref):
     position: int
     line: int
     layer: str
+    pick: int | None = None  # ``from: name[k]``: output k of that layer
 
-    def resolve(self, expander: Resolver) -> int:
+    def resolve(self, expander: Resolver) -> Source:
+        index, inner = self.target_source(expander)
+        if self.pick is None:
+            return index, inner
+        if inner is not None and self.pick not in (0, -1):  # the target is already one output (a block's input)
+            raise SpecError(f"from: {self.target}[{self.pick}]: {self.target!r} is one output ([0])", expander.file, self.line, self.layer)
+        return index, self.pick if inner is None else inner
+
+    def target_source(self, expander: Resolver) -> Source:
         target, scope = self.target, self.scope
         if isinstance(target, int) and not isinstance(target, bool):
             if target >= 0:

@@ -97,6 +97,83 @@ class BatchNormArgs(TypedDict):
     momentum: NotRequired[Float]
 
 
+# reductions and normalisations (issue 11): axes are convcalc's logical axes (batch excluded, -1 the channels)
+Axes = Union[Int, Annotated[list[Int], Field(min_length=1)]]
+Sizes = Union[PosInt, Annotated[list[PosInt], Field(min_length=1)]]
+
+
+class ReduceArgs(TypedDict):
+    """A reduction over the axes ``dims`` (required, as in PyTorch); ``keepdim`` keeps them as size 1."""
+
+    __pydantic_config__ = FORBID  # type: ignore[misc]
+    dims: Annotated[Axes, alias("dims", "dim", "axis")]
+    keepdim: Annotated[NotRequired[Bool], alias("keepdim", "keepdims")]
+
+
+class VarArgs(ReduceArgs):
+    """Variance: ``correction`` 1 (Bessel's, PyTorch's default) or 0."""
+
+    correction: NotRequired[NonNegInt]
+
+
+class NormArgs(ReduceArgs):
+    """Vector p-norm (torch.linalg.vector_norm): ``p`` a number, ``inf`` or ``-inf``; default 2."""
+
+    p: Annotated[NotRequired[Union[Float, Literal["inf", "-inf"]]], alias("p", "ord")]
+
+
+class LayerNormArgs(TypedDict):
+    """Layer norm over the last axes: ``shape`` their sizes, channels last (default: the channels)."""
+
+    __pydantic_config__ = FORBID  # type: ignore[misc]
+    shape: Annotated[NotRequired[Sizes], alias("shape", "normalized_shape")]
+    elementwise_affine: Annotated[NotRequired[Bool], alias("elementwise_affine", "affine")]
+    bias: NotRequired[Bool]
+    eps: NotRequired[Float]
+
+
+class RMSNormArgs(TypedDict):
+    """RMS norm over the last axes: ``shape`` their sizes, channels last (default: the channels)."""
+
+    __pydantic_config__ = FORBID  # type: ignore[misc]
+    shape: Annotated[NotRequired[Sizes], alias("shape", "normalized_shape")]
+    elementwise_affine: Annotated[NotRequired[Bool], alias("elementwise_affine", "affine")]
+    eps: NotRequired[Float]
+
+
+class GroupNormArgs(TypedDict):
+    """Group norm: ``groups`` must divide the channels (``channels``, if given, must be the input's)."""
+
+    __pydantic_config__ = FORBID  # type: ignore[misc]
+    groups: Annotated[PosInt, alias("groups", "num_groups")]
+    channels: Annotated[NotRequired[PosInt], alias("channels", "num_channels")]
+    affine: NotRequired[Bool]
+    bias: NotRequired[Bool]
+    eps: NotRequired[Float]
+
+
+class InstanceNormArgs(TypedDict):
+    """Instance norm (PyTorch's defaults: no affine, no running statistics)."""
+
+    __pydantic_config__ = FORBID  # type: ignore[misc]
+    channels: Annotated[NotRequired[PosInt], alias("channels", "num_features")]
+    affine: NotRequired[Bool]
+    bias: NotRequired[Bool]
+    track_running_stats: NotRequired[Bool]
+    eps: NotRequired[Float]
+    momentum: NotRequired[Float]
+
+
+class LRNArgs(TypedDict):
+    """Local response norm across ``size`` neighbouring channels: b = a / (k + alpha/size * sum a^2)^beta."""
+
+    __pydantic_config__ = FORBID  # type: ignore[misc]
+    size: PosInt
+    alpha: NotRequired[Float]
+    beta: NotRequired[Float]
+    k: NotRequired[Float]
+
+
 class ActivationArgs(TypedDict):
     """An elementwise activation; its options do not change any count."""
 
@@ -150,6 +227,72 @@ class PadArgs(TypedDict):
 
 class NoArgs(TypedDict):
     __pydantic_config__ = FORBID  # type: ignore[misc]
+
+
+# pointwise math and learnable tensors (issue 11)
+Number = Union[Int, Float]
+
+
+class BinaryArgs(TypedDict):
+    """add, sub, mul, div: the inputs (``from``), then a constant ``value`` if given (``reverse``: the constant
+    first, ``value - x``, ``value / x``)."""
+
+    __pydantic_config__ = FORBID  # type: ignore[misc]
+    value: Annotated[NotRequired[Number], alias("value", "other", "scalar")]
+    reverse: NotRequired[Bool]
+
+
+class PowArgs(TypedDict):
+    """A constant exponent, like torch.pow(x, exponent)."""
+
+    __pydantic_config__ = FORBID  # type: ignore[misc]
+    exponent: Annotated[Number, alias("exponent", "e")]
+
+
+class ClampArgs(TypedDict):
+    """torch.clamp: a lower bound ``min``, an upper bound ``max``, or both."""
+
+    __pydantic_config__ = FORBID  # type: ignore[misc]
+    min: Annotated[NotRequired[Number], alias("min", "min_val")]
+    max: Annotated[NotRequired[Number], alias("max", "max_val")]
+
+
+class ParamArgs(TypedDict):
+    """A learnable tensor: its shape, batch excluded and channels last like every convcalc tensor."""
+
+    __pydantic_config__ = FORBID  # type: ignore[misc]
+    shape: Annotated[Union[PosInt, Annotated[list[PosInt], Field(min_length=1)]], alias("shape", "size")]
+
+
+class ConcatArgs(TypedDict):
+    """Concatenation on one axis (convcalc's logical axes: batch excluded, -1 the channels)."""
+
+    __pydantic_config__ = FORBID  # type: ignore[misc]
+    dim: Annotated[NotRequired[Int], alias("dim", "axis")]
+
+
+class StackArgs(TypedDict):
+    """Stacking on a new axis ``dim`` of the output (required: PyTorch's default 0 is the batch)."""
+
+    __pydantic_config__ = FORBID  # type: ignore[misc]
+    dim: Annotated[Int, alias("dim", "axis")]
+
+
+class SplitArgs(TypedDict):
+    """torch.split: one piece size (equal pieces, the last smaller) or every piece's size, on axis ``dim``."""
+
+    __pydantic_config__ = FORBID  # type: ignore[misc]
+    sizes: Annotated[Union[PosInt, Annotated[list[PosInt], Field(min_length=1)]],
+                     alias("sizes", "split_size_or_sections", "split_size")]  # fmt: skip
+    dim: Annotated[NotRequired[Int], alias("dim", "axis")]
+
+
+class ChunkArgs(TypedDict):
+    """torch.chunk: ``chunks`` pieces of ceil(n / chunks) on axis ``dim`` (fewer when they run out)."""
+
+    __pydantic_config__ = FORBID  # type: ignore[misc]
+    chunks: PosInt
+    dim: Annotated[NotRequired[Int], alias("dim", "axis")]
 
 
 OP_ARGS: dict[str, type] = {op: globals()[name] for op, name in OP_ARG_TYPES.items()}

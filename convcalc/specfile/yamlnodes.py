@@ -7,6 +7,7 @@ Python tags); duplicate keys are an error; aliases are expanded under a node bud
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from convcalc.errors import SpecError
@@ -39,6 +40,9 @@ def line_of(value: Any, default: int = 0) -> int:
     return getattr(value, "line", default) or default
 
 
+_UNQUOTED_PICK = re.compile(r"""from:.*[^\s"'\[,{]\[\s*-?[0-9]+\s*\]""")  # `{from: split1[1]}`: YAML reads [ as a list
+
+
 def load_yaml(text: str, file: str | None = None) -> Any:
     """Parse one YAML document into plain values with line information."""
     import yaml
@@ -51,6 +55,8 @@ def load_yaml(text: str, file: str | None = None) -> Any:
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         problem = error.problem or error.context or "invalid YAML"
+        if mark is not None and _UNQUOTED_PICK.search(text.splitlines()[mark.line] if mark.line < len(text.splitlines()) else ""):
+            problem += '; inside {...} or [...] quote an output pick: from: "split1[1]"'
         raise SpecError(f"YAML syntax error: {problem}", file, mark.line + 1 if mark else None) from None
     except yaml.YAMLError as error:
         raise SpecError(f"YAML error: {error}", file) from None

@@ -31,7 +31,7 @@ from convcalc.conventions.counting import (
 from convcalc.errors import ConvCalcError
 from convcalc.graph.analysis import analyze, walk
 from convcalc.graph.model import Network
-from convcalc.ops.catalogue import ACTIVATIONS
+from convcalc.ops.catalogue import ACTIVATIONS, UNARY_MATH
 from convcalc.specfile.loader import load, load_text
 
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.yaml"))
@@ -321,7 +321,43 @@ OP_CASES = {
     "upsample-trilinear": ("3x3x3x2", "- upsample: {scale: 2, mode: trilinear}"),
     "add": ("6x6x4", "- conv: {out: 4, k: 1, name: a}\n- conv: {out: 4, k: 3, p: 1, from: input, name: b}\n- add: {from: [a, b, input]}"),
     "concat": ("6x6x4", "- conv: {out: 2, k: 1, name: a}\n- concat: {from: [a, input]}"),
+    "split-conv": ("6x6x4", '- split: {sizes: [1, 3], name: s}\n- conv: {out: 2, k: 1, from: "s[1]"}'),
+    "split-concat-rows": ("6x6x4", '- split: {sizes: 2, dim: 0, name: s}\n- concat: {from: ["s[2]", "s[0]"], dim: 0}'),
+    "chunk-stack": ("6x6x4", "- chunk: {chunks: 3, name: c}\n- stack: {dim: -1}"),
+    "chunk-stack-conv": ("6x6x4", "- chunk: {chunks: 2, dim: 1, name: c}\n- stack: {dim: 2}\n- conv: {out: 3, k: 1}"),
     "pad-dropout-identity": ("6x6x4", "- pad: {p: [[1, 0], [2, 1]]}\n- dropout\n- identity"),
+    # pointwise math and learnable tensors (issue 11)
+    "binary-constants": ("6x6x4", "- sub: {value: 0.5}\n- div: {value: 2.0, reverse: true}\n- mul: {value: 3}\n- add: {value: 1}"),
+    "binary-params": ("6x6x4", "- param: {shape: [4], name: g}\n- mul: {from: [input, g]}\n- param: {shape: [6, 6, 4], name: pos}\n"
+                      "- add: {from: [-2, pos]}\n- sub: {from: [-1, input]}\n- div: {from: [-1, g]}\n- conv: {out: 2, k: 1}"),
+    "param-tokens": ("10x8", "- param: {shape: [10, 8], name: pos}\n- add: {from: [input, pos]}\n- linear: {out: 3}"),
+    "pow": ("5x5x3", "- pow: {exponent: 2}"),
+    "clamp": ("5x5x3", "- clamp: {min: 0, max: 6}"),
+    **{f"unary-{name}": ("5x5x3", f"- {name}") for name in UNARY_MATH if name not in ("pow", "clamp")},
+    # norms and reductions (issue 11)
+    "layernorm": ("5x4x6", "- layernorm"),
+    "layernorm-two-axes-nobias": ("5x4x6", "- layernorm: {shape: [4, 6], bias: false}"),
+    "layernorm-no-affine": ("5x4x6", "- layernorm: {elementwise_affine: false}"),
+    "layernorm-features": ("12", "- layernorm"),
+    "layernorm1d-all-axes": ("9x6", "- layernorm: {shape: [9, 6]}"),
+    "rmsnorm": ("5x4x6", "- rmsnorm"),
+    "rmsnorm-no-affine": ("9x6", "- rmsnorm: {shape: [9, 6], elementwise_affine: false}"),
+    "groupnorm": ("5x4x6", "- groupnorm: {groups: 3}"),
+    "groupnorm-no-affine": ("5x4x6", "- groupnorm: {groups: 2, affine: false}"),
+    "groupnorm-nobias-features": ("8", "- groupnorm: {groups: 4, bias: false}"),
+    "groupnorm3d": ("3x4x5x6", "- groupnorm: {groups: 6}"),
+    "instancenorm": ("5x4x6", "- instancenorm"),
+    "instancenorm-affine": ("5x4x6", "- instancenorm: {affine: true}"),
+    "instancenorm-stats-nobias": ("5x4x6", "- instancenorm: {affine: true, bias: false, track_running_stats: true}"),
+    "instancenorm1d": ("9x6", "- instancenorm: {track_running_stats: true}"),
+    "instancenorm3d": ("3x4x5x2", "- instancenorm: {affine: true}"),
+    "lrn": ("5x4x6", "- lrn: {size: 3}"),
+    "lrn1d-even": ("9x6", "- lrn: {size: 4, alpha: 0.001, beta: 0.5, k: 2.0}"),
+    "lrn3d": ("3x4x5x7", "- lrn: {size: 5}"),
+    "mean-se": ("5x4x6", "- mean: {dims: [0, 1], keepdim: true}"),
+    "sum-channels": ("5x4x6", "- sum: {dims: -1}"),
+    "amax-amin": ("5x4x6", "- amax: {dims: 0, name: a}\n- amin: {dims: [0, 1], from: input}"),
+    "var-norm": ("5x4x6", "- var: {dims: [0, 1, 2], keepdim: true}\n- norm: {dims: [0, 1], p: 1.0, from: input}"),
     **{f"activation-{name}": ("5x5x3", f"- {name}") for name in ACTIVATIONS},
 }
 
@@ -391,6 +427,22 @@ BY_HAND: dict[str, dict[str, dict[str, int]]] = {
     "upsample-bicubic": {"fvcore": {}, "thop": {"other": 259 * 15 * 18 * 3}},
     "upsample-trilinear": {"fvcore": {}, "thop": {}, "ptflops": {"other": 2 * 6 * 6 * 6 * 2}},
     "add": {convention: {} for convention in CONVENTIONS},
+    "binary-constants": {convention: {} for convention in CONVENTIONS},  # x + 1: no tool counts it
+    "unary-exp": {convention: {} for convention in CONVENTIONS},
+    "layernorm-two-axes-nobias": {  # 5x4x6, weight 4x6
+        "convcalc": {},
+        "torchinfo": {"normalisation": 24},
+        "fvcore": {"normalisation": 5 * 120},
+        "ptflops": {"normalisation": 120},
+        "thop": {"normalisation": 4 * 120},
+    },
+    "groupnorm": {"torchinfo": {"normalisation": 12}, "fvcore": {"normalisation": 600},
+                  "ptflops": {"normalisation": 240}, "thop": {}},  # fmt: skip
+    "instancenorm": {"torchinfo": {}, "fvcore": {"normalisation": 480}, "ptflops": {"normalisation": 120},
+                     "thop": {"normalisation": 240}},  # fmt: skip
+    "rmsnorm": {"torchinfo": {"normalisation": 6}, "fvcore": {}, "ptflops": {}, "thop": {}},
+    "lrn": {"ptflops": {"normalisation": 3 * 120 + (6 + 2) * 20}, "fvcore": {}, "thop": {}, "torchinfo": {}},
+    "mean-se": {convention: {} for convention in CONVENTIONS},
 }
 
 

@@ -242,7 +242,7 @@ TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=6)
 NAME = (
     st.lists(st.one_of(st.sampled_from(PIECES), TEXT), max_size=4)
     .map("".join)
-    .filter(lambda n: "$" not in n and n != "input")
+    .filter(lambda n: "$" not in n and n != "input" and "[" not in n and "]" not in n)  # brackets pick outputs
 )
 
 

@@ -100,3 +100,14 @@ def test_import_turns_a_product_into_mul(tmp_path) -> None:
     text = import_torch(f"{tmp_path / 'gate.py'}:Gate", (16, 16, 8))
     assert "- mul: {name: mul, from: [input, act]}" in text
     assert analyze(load_text(text, "gate.yaml")).output_shape == (16, 16, 8)
+
+
+def test_batch_norm_without_running_statistics_sees_every_position() -> None:
+    # PyTorch normalises with the batch's own mean and variance then (in eval too): each output depends on all
+    # positions of its channel, so the field is the whole input; with running statistics it is pointwise
+    from convcalc.graph.analysis import analyze
+    from convcalc.specfile.loader import load_text
+
+    batch_stats = analyze(load_text("input: 8x8x3\nlayers:\n  - bn: {track_running_stats: false}\n")).rows[0].field
+    running = analyze(load_text("input: 8x8x3\nlayers:\n  - bn\n")).rows[0].field
+    assert batch_stats.whole and not running.whole and running.receptive_field == (1, 1)

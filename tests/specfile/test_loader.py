@@ -234,12 +234,12 @@ def test_add_with_mismatched_shapes():
               from: [a, b]
         """
     )
-    check_error(error, 7, "s", "add needs equal shapes, got 6x6x4, 8x8x4")
+    check_error(error, 7, "s", "add needs equal sizes (or 1 to broadcast), got 6x6x4, 8x8x4")
 
 
 def test_add_with_mismatched_channels():
     error = spec_failure("input: 8x8x4\nlayers:\n  - conv: {out: 3, k: 1, name: a}\n  - add: {from: [a, input], name: s}\n")
-    check_error(error, 4, "s", "add needs equal shapes, got 8x8x3, 8x8x4")
+    check_error(error, 4, "s", "add needs equal sizes (or 1 to broadcast), got 8x8x3, 8x8x4")
 
 
 def test_add_with_one_input():
