@@ -23,7 +23,7 @@ def layer(
         ),
     ],
     out: Annotated[Optional[str], typer.Option("--out", help="Output channels or features.", show_default="input channels")] = None,
-    op: Annotated[str, typer.Option("--op", help="conv, deconv (transpose), maxpool, avgpool or linear.")] = "conv",
+    op: Annotated[str, typer.Option("--op", help="conv, deconv (transposed), maxpool, avgpool or linear.")] = "conv",
     k: Annotated[Optional[str], typer.Option("--k", help="Kernel size: 3, or one per dimension: 3x5.")] = None,
     s: Annotated[Optional[str], typer.Option("--s", help="Stride.", show_default="1; pooling: the kernel size")] = None,
     p: Annotated[

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from convcalc.conventions.base import POOLING, RESHAPES, Layer, Rule, Tool, zero
 from convcalc.ops.catalogue import ACTIVATIONS, UNARY_MATH
+from convcalc.ops.handlers import OPS
 
 TOOL = Tool("convcalc", "", "MACs", "convcalc net SPEC")
 
@@ -24,12 +25,20 @@ def ours_linear(layer: Layer) -> dict[str, int]:
     return {"linear": layer.in_positions * layer.in_channels * layer.out_channels}
 
 
+def ours_product(layer: Layer) -> dict[str, int]:
+    """matmul, einsum, attention, mha: their multiply-accumulates as PyTorch's FlopCounterMode counts them (total /
+    2, attention by its math backend): output elements x k (matmul); the output's and the contracted letters'
+    sizes (einsum, 0 for a product without a contraction); L x S x (E + Ev) per leading index (attention, q.kT and
+    attention.v); the projections plus the attention (mha). Biases excluded."""
+    return {"linear": OPS[layer.op](dict(layer.args), list(layer.input_shapes)).macs}
+
+
 RULES: dict[str, Rule] = {
     "conv": ours_conv,
     "deconv": ours_deconv,
     "linear": ours_linear,
     **dict.fromkeys(
-        ("bn", "prelu", "softmax", "upsample", "add", "mul", *ACTIVATIONS, *POOLING, *RESHAPES),
+        ("bn", "prelu", "softmax", "logsoftmax", "upsample", "add", "mul", *ACTIVATIONS, *POOLING, *RESHAPES),
         zero("convcalc's MACs are the multiply-accumulates of the weights (their FLOPs are counted apart)"),
     ),
     **dict.fromkeys(
@@ -41,4 +50,5 @@ RULES: dict[str, Rule] = {
         zero("pointwise math has no multiply-accumulates of weights (its FLOPs are counted apart); a param is a "
              "tensor, not a computation"),
     ),
+    **dict.fromkeys(("matmul", "einsum", "attention", "mha"), ours_product),
 }

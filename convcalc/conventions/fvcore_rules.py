@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+from math import prod
+
 from convcalc.conventions.base import RESHAPES, Layer, Rule, Tool, zero
 from convcalc.ops.catalogue import ACTIVATIONS, UNARY_MATH
+from convcalc.ops.handlers import parse_einsum
 
 TOOL = Tool("fvcore", "0.1.5.post20221221", "flops", "fvcore.nn.FlopCountAnalysis(model.eval(), x).total()")
 
@@ -59,6 +62,41 @@ def fvcore_norm(layer: Layer) -> dict[str, int]:
     return {"normalisation": layer.in_elements * (5 if affine else 4)}
 
 
+def fvcore_matmul(layer: Layer) -> dict[str, int]:
+    """``matmul_flop_jit`` on ``aten::matmul``: prod(first operand's shape) x m, the shape as passed (not broadcast
+    to the output's leading axes: a broadcast first operand is counted once)."""
+    return {"linear": prod(layer.input_shapes[0]) * layer.input_shapes[1][-1]}
+
+
+def fvcore_einsum(layer: Layer) -> dict[str, int]:
+    """``einsum_flop_jit`` on ``aten::einsum`` of the exported equation (a batch letter first): letters renamed by
+    first appearance, ``abc,abd->acd`` is n c t p and ``abc,adc->adb`` n t g c from the operands' shapes; any other
+    equation is numpy's "optimal" ``einsum_path`` FLOP count / 2, floored: the product of every letter's size, x2
+    when a letter is summed away (contracted or summed in one operand), so halved without one (a product)."""
+    operands, out, sizes = parse_einsum(layer.args["equation"], list(layer.input_shapes))
+    text = "Z" + operands[0] + ",Z" + operands[1] + "->Z" + out
+    order = {letter: chr(97 + i) for i, letter in enumerate(dict.fromkeys(c for c in text if c.isalpha()))}
+    form = "".join(order.get(c, c) for c in text)
+    a, b = ((1, *shape) for shape in layer.input_shapes)
+    if form == "abc,abd->acd":
+        return {"linear": prod(a) * b[-1]}
+    if form == "abc,adc->adb":
+        return {"linear": prod(a) * b[1]}
+    everything = prod(sizes.values())
+    summed = any(letter not in out for letter in sizes)
+    return {"linear": everything if summed else everything // 2}
+
+
+def fvcore_mha(layer: Layer) -> dict[str, int]:
+    """The ``aten::linear`` handles of nn.MultiheadAttention's projections (input elements x out, bias ignored): q, k
+    and v (one packed linear, or one each) and the output; its attention (``aten::scaled_dot_product_attention``)
+    and ``add_bias_kv``'s ``aten::cat`` have no handle."""
+    q, k, v = (layer.input_shapes * 3)[:3] if len(layer.input_shapes) == 1 else (
+        layer.input_shapes[0], layer.input_shapes[1], layer.input_shapes[-1])  # fmt: skip
+    embed = q[-1]
+    return {"linear": (2 * prod(q) + prod(k) + prod(v)) * embed}
+
+
 RULES: dict[str, Rule] = {
     "conv": fvcore_conv,
     "deconv": fvcore_deconv,
@@ -73,7 +111,8 @@ RULES: dict[str, Rule] = {
     ),
     "add": zero("aten::add and aten::add_ have no handle (reported unsupported)"),
     "mul": zero("aten::mul has no handle (reported unsupported)"),
-    **dict.fromkeys(RESHAPES, zero("ignored or unsupported aten op (flatten, dropout, cat, constant_pad_nd)")),
+    **dict.fromkeys(RESHAPES, zero("ignored or unsupported aten op (flatten, dropout, cat, constant_pad_nd, reflection_pad2d, permute, "
+                                          "reshape, pixel_shuffle, channel_shuffle, slice, roll, expand)")),
     **dict.fromkeys(("layernorm", "groupnorm", "instancenorm"), fvcore_norm),
     "rmsnorm": zero("aten::rms_norm has no handle (reported unsupported)"),
     "lrn": zero("F.local_response_norm traces to aten::mul, constant_pad_nd, avg_pool3d, add, pow, div: no handles"),
@@ -83,4 +122,9 @@ RULES: dict[str, Rule] = {
     **dict.fromkeys(UNARY_MATH, zero("aten::exp, log, sqrt, rsqrt, pow, neg, abs, reciprocal, square, sign have no "
                                      "handle (reported unsupported); aten::clamp is ignored")),
     "param": zero("aten::movedim and aten::expand have no handle (fvcore's flops count no parameters)"),
+    "logsoftmax": zero("aten::log_softmax has no handle (reported unsupported)"),
+    "matmul": fvcore_matmul,
+    "einsum": fvcore_einsum,
+    "attention": zero("aten::scaled_dot_product_attention has no handle (reported unsupported)"),
+    "mha": fvcore_mha,
 }

@@ -4,6 +4,8 @@ module in ``MODULES_MAPPING`` plus the patched functionals its ``forward`` calls
 
 from __future__ import annotations
 
+from math import prod
+
 from convcalc.conventions.base import POOLING, RESHAPES, Layer, Rule, Tool, zero
 from convcalc.ops.catalogue import ACTIVATIONS, UNARY_MATH
 
@@ -94,6 +96,29 @@ def ptflops_lrn(layer: Layer) -> dict[str, int]:
     return {"normalisation": 3 * layer.in_elements + (layer.in_channels + size - 1) * layer.in_positions}
 
 
+def ptflops_matmul(layer: Layer) -> dict[str, int]:
+    """The patched ``torch.matmul``: ``_matmul_tensor_flops_hook``, prod(first operand's shape as passed) x m."""
+    return {"linear": prod(layer.input_shapes[0]) * layer.input_shapes[1][-1]}
+
+
+def ptflops_mha(layer: Layer) -> dict[str, int]:
+    """``multihead_attention_counter_hook`` (the module's hook; inside, F.linear and F.scaled_dot_product_attention
+    are not patched), from the inputs' lengths and features (qdim = E, kdim, vdim): q scaling qlen x E; projections
+    qlen E^2 + klen kdim^2 + vlen vdim^2 (sic: the key's and value's own features squared); in_proj_bias (qlen +
+    klen + vlen) x E; per head qlen klen (E/h + 1 + vdim//h); the output qlen x vdim x (vdim + 1), "bias always
+    enabled". add_bias_kv and add_zero_attn are not seen."""
+    q, k, v = (layer.input_shapes * 3)[:3] if len(layer.input_shapes) == 1 else (
+        layer.input_shapes[0], layer.input_shapes[1], layer.input_shapes[-1])  # fmt: skip
+    (qlen, qdim), (klen, kdim), (vlen, vdim) = q, k, v
+    heads = layer.args["heads"]
+    counts = {
+        "linear": qlen * qdim * qdim + klen * kdim * kdim + vlen * vdim * vdim + qlen * vdim * vdim,
+        "bias": qlen * vdim + ((qlen + klen + vlen) * qdim if layer.args.get("bias", True) else 0),
+        "other": qlen * qdim + heads * qlen * klen * (qdim // heads + 1 + vdim // heads),
+    }
+    return counts
+
+
 RULES: dict[str, Rule] = {
     "conv": ptflops_conv,
     "deconv": ptflops_deconv,
@@ -118,4 +143,9 @@ RULES: dict[str, Rule] = {
     **dict.fromkeys(UNARY_MATH, zero("torch.exp, log, sqrt, rsqrt, pow, neg, abs, clamp, reciprocal, square, sign: "
                                      "no module, not patched")),
     "param": zero("no module, no patched function (its params count includes it: it sums model.parameters())"),
+    "logsoftmax": zero("LogSoftmax is not in MODULES_MAPPING and F.log_softmax is not patched"),
+    "matmul": ptflops_matmul,
+    "einsum": zero("torch.einsum is not patched"),
+    "attention": zero("F.scaled_dot_product_attention is not patched"),
+    "mha": ptflops_mha,
 }

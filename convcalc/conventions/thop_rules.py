@@ -33,8 +33,10 @@ def thop_prelu(layer: Layer) -> dict[str, int]:
 
 
 def thop_softmax(layer: Layer) -> dict[str, int]:
-    """``count_softmax`` over the channel axis (``nn.Softmax(dim=1)``): exp, sum and divide, (3C - 1) per position."""
-    return {"activation": layer.in_positions * (3 * layer.in_channels - 1)}
+    """``count_softmax`` over its ``dim`` (the channels by default: ``nn.Softmax(dim=1)``): exp, sum and divide,
+    (3n - 1) per row of n values along that axis."""
+    n = layer.input_shape[layer.args.get("dim", -1) % len(layer.input_shape)]
+    return {"activation": layer.in_elements // n * (3 * n - 1)}
 
 
 def thop_avgpool(layer: Layer) -> dict[str, int]:
@@ -85,11 +87,16 @@ RULES: dict[str, Rule] = {
     ),
     "add": zero("x + y is a function call: thop hooks modules only"),
     "mul": zero("x * y is a function call: thop hooks modules only"),
-    **dict.fromkeys(RESHAPES, zero("Dropout: zero_ops; Flatten, Identity, ConstantPadNd: no hook; torch.cat: a call")),
+    **dict.fromkeys(RESHAPES, zero("Dropout: zero_ops; Flatten, Unflatten, Identity, the padding modules, PixelShuffle, "
+                                          "ChannelShuffle: no hook; torch.cat, permute, reshape, slicing, roll: calls")),
     **dict.fromkeys(("layernorm", "instancenorm"), thop_norm),
     **dict.fromkeys(("groupnorm", "rmsnorm", "lrn"), zero("GroupNorm, RMSNorm, LocalResponseNorm: no hook")),
     **dict.fromkeys(("mean", "sum", "amax", "amin", "var", "norm"), zero("x.mean(...), x.sum(...), ... are calls: thop hooks modules only")),
     **dict.fromkeys(("sub", "div", *UNARY_MATH), zero("x - y, x / y, torch.exp(x), ... are function calls: thop "
                                                      "hooks modules only")),
     "param": zero("not a module: thop neither counts it nor adds it to its params"),
+    "logsoftmax": zero("LogSoftmax: no hook"),
+    **dict.fromkeys(("matmul", "einsum", "attention"), zero("torch.matmul, torch.einsum, "
+                                                           "F.scaled_dot_product_attention are function calls")),
+    "mha": zero("nn.MultiheadAttention has no hook, and its forward calls F.linear, never its out_proj module"),
 }

@@ -74,6 +74,11 @@ RULES: dict[str, Rule] = {
     **dict.fromkeys(("mean", "sum", "amax", "amin", "var", "norm"), zero("x.mean(...), x.sum(...), ... are calls in forward, not modules")),
     **dict.fromkeys(("sub", "div", *UNARY_MATH), zero("x - y, x / y, torch.exp(x), ... are function calls, not "
                                                      "modules: torchinfo sees modules only")),
+    "logsoftmax": zero("a module without parameters: torchinfo counts parameters named weight and bias only"),
+    **dict.fromkeys(("matmul", "einsum", "attention"), zero("torch.matmul, torch.einsum, F.scaled_dot_product_attention "
+                                                           "are calls in forward, not modules")),
+    "mha": zero("nn.MultiheadAttention is not a leaf module (it holds out_proj, which its forward never calls) and "
+                "total_mult_adds sums leaf modules only: 0, though its summary line shows L x its params"),
     "param": zero("a bare nn.Parameter used in forward: in Total params (the root module's own), but no module's "
                   "weight or bias, so no mult-adds"),
 }

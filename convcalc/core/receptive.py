@@ -28,6 +28,10 @@ class Field:
     start: tuple[Fraction, ...]
     whole: bool = False
     unknown: str = ""  # why the field cannot be tracked exactly past some layer (never a wrong number)
+    # how the tensor's axes hold the input's grid axes, when not as "grid axes in order, then the channels" (None):
+    # per tensor axis, its (grid axis, size) factors, row-major; grid axis -1 for values that are no grid position
+    # (channels, new axes). Set by layout ops (flatten of the grid into tokens, permute, ...): convcalc/graph/layout.py
+    axes: tuple[tuple[tuple[int, int], ...], ...] | None = None
 
     @staticmethod
     def identity(rank: int) -> Field:

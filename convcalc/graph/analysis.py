@@ -15,9 +15,10 @@ from convcalc.core.receptive import Field, backward_step, forward, merge
 from convcalc.core.resolve import MAX_ELEMENTS, check_elements
 from convcalc.core.resolved import LayerSpec
 from convcalc.errors import ConvCalcError, InputError, ShapeError, SpecError
+from convcalc.graph import layout
 from convcalc.graph.model import NETWORK_INPUT, Network, Node
 from convcalc.ops.catalogue import MERGES
-from convcalc.ops.handlers import OPS, OpResult
+from convcalc.ops.handlers import OPS, OpResult, settled
 
 DTYPE_BYTES = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "uint8": 1, "int16": 2, "int32": 4}
 
@@ -192,11 +193,17 @@ def analyze(network: Network, batch: int = 1, dtype: str = "float32") -> Report:
     for step in walk(network):
         node, result = step.node, step.result
         in_fields = [input_field if i == NETWORK_INPUT else fields[i][k] for i, k in step.sources] or no_input
+        result = settle(result, in_fields)
         field, warnings = layer_field(result, in_fields, node.op, step.input_shapes)
         several = len(result.shapes) > 1
         out_fields = (field,) * len(result.shapes)
         if result.output_starts:  # a split along a grid axis: each piece starts at its offset
-            out_fields = tuple(layer_field(replace(result, start=start), in_fields, node.op)[0] for start in result.output_starts)
+            out_fields = tuple(
+                layer_field(replace(result, start=start), in_fields, node.op, step.input_shapes)[0] for start in result.output_starts
+            )
+            if in_fields[0] is not None and in_fields[0].axes is not None and field is not None:  # (--explain's frame)
+                field = layout.unknown(field, "a split along an axis of a tensor whose grid axes were regrouped")
+                out_fields = (field,) * len(out_fields)
         fields.append(out_fields)
         rows.append(
             Row(
@@ -234,6 +241,19 @@ def source_name(network: Network, index: int, output: int, fields: Sequence[tupl
     return f"{name}[{output}]" if len(fields[index]) > 1 else name
 
 
+def settle(result: OpResult, in_fields: Sequence[Field | None]) -> OpResult:
+    """The field kind of an op whose inputs play different parts (``operand_fields``: matmul, einsum, attention,
+    mha) from the inputs that see some input position: one that sees none (a param: ``x @ W`` is a linear, pointwise)
+    is left out."""
+    if not result.operand_fields or len(in_fields) != len(result.operand_fields):
+        return result
+    kept = tuple(kind for kind, f in zip(result.operand_fields, in_fields) if f is None or not f.is_empty)
+    if not kept:
+        return result
+    note = next((kind for kind in kept if kind not in ("window", "global")), "")
+    return replace(result, field=settled(kept), field_note=note)
+
+
 def layer_field(
     result: OpResult, in_fields: Sequence[Field | None], op: str, in_shapes: Sequence[Shape] = ()
 ) -> tuple[Field | None, tuple[str, ...]]:
@@ -242,18 +262,35 @@ def layer_field(
     fields = [f for f in in_fields if f is not None]
     if all(f.is_empty for f in fields):  # a param, or computed from params alone: it sees no input position
         return fields[0], ()
-    if op in MERGES and result.field != "unknown":
+    if op in MERGES and result.field not in ("unknown", "global"):
         grid = result.output_shape[:-1]
         broadcast = [shape[:-1] != grid and all(n == 1 for n in shape[:-1]) for shape in in_shapes]
         field, aligned = merge(fields, broadcast)
+        field = merged_layout(field, fields, result, in_shapes)
         return field, () if aligned else ("the merged paths have different jumps (misaligned fields)",)
     if result.field == "global":
-        whole = fields[0]
+        whole = next((f for f in fields if not f.is_empty), fields[0])  # (a param sees nothing)
         return Field(whole.receptive_field, whole.jump, whole.start, whole=True), ()
     if result.field == "unknown" and not (fields[0].whole or fields[0].unknown):
         known = fields[0]
         return Field(known.receptive_field, known.jump, known.start, unknown=result.field_note or op), ()
+    if in_shapes:  # through the tensor's layout: its grid axes may have been regrouped (graph/layout.py)
+        return layout.through(fields[0], result, in_shapes[0]), ()
     return forward(fields[0], result.receptive_field, result.jump, result.start), ()
+
+
+def merged_layout(field: Field, fields: Sequence[Field], result: OpResult, in_shapes: Sequence[Shape]) -> Field:
+    """A merge's field with its inputs' layout (graph/layout.py): unknown when they hold the grid differently; then
+    through the op's regrouping (stack's new axis)."""
+    if field.whole or field.unknown:
+        return field
+    kept = [(f, shape) for f, shape in zip(fields, in_shapes) if not f.is_empty]
+    if not kept or all(f.axes is None for f, _ in kept) and not result.regroup:
+        return field
+    if len({layout.grid_axes(f) for f, _ in kept}) > 1:
+        return layout.unknown(field, "the merged inputs hold the input's grid axes differently")
+    first, shape = next(((f, s) for f, s in kept if len(s) == len(result.output_shape)), kept[0])
+    return layout.relayout(replace(field, axes=first.axes), result, shape)
 
 
 Interval = tuple[tuple[Fraction, ...], tuple[Fraction, ...]]  # (receptive field r, start u) per spatial dimension
@@ -298,7 +335,7 @@ def _hull(old: Interval, new: Interval) -> Interval:
 
 def _back_step(node: Any, result: OpResult, size: tuple[Fraction, ...], start: tuple[Fraction, ...]) -> BackStep:
     """One layer's step: whole input (global), pass-through (merge), or r = s*r + (k - s), u = s*u + t."""
-    if result.field == "global" and node.op not in MERGES:
+    if result.field == "global":
         return BackStep(node.name, node.op, size, start, whole=True)
     if result.field == "unknown":
         return BackStep(node.name, node.op, size, start, unknown=result.field_note or node.op)
@@ -326,6 +363,28 @@ def _sees_nothing(row: Row) -> bool:
     return row.field is not None and row.field.is_empty
 
 
+def _local_result(report: Report, row: Row) -> OpResult:
+    """A row's op result as the backward recursion reads it: its window per input grid axis when its input's grid
+    axes were regrouped by layout ops (graph/layout.py), and unknown where the forward walk found it so."""
+    result, rank = row.result, len(report.input_shape) - 1
+    assert result is not None
+    inputs = [
+        Field.identity(rank) if i == NETWORK_INPUT else (report.rows[i].output_fields or (report.rows[i].field,) * (k + 1))[k]
+        for i, k in row.sources
+    ]
+    if row.field is not None and row.field.unknown and result.field != "unknown" and not any(f and f.unknown for f in inputs):
+        return replace(result, field="unknown", field_note=row.field.unknown)
+    if result.field != "window" or row.node is None or row.node.op in MERGES or not inputs or inputs[0] is None:
+        return result
+    if inputs[0].whole or (inputs[0].axes is None and len(row.input_shapes[0]) == rank + 1):
+        return result
+    current = layout.current(inputs[0], row.input_shapes[0])
+    window = current if isinstance(current, str) else layout.grid_window(result, current, rank)
+    if isinstance(window, str):
+        return result
+    return replace(result, receptive_field=window[0], jump=window[1], start=window[2])
+
+
 def backward_recursion(report: Report, target: int) -> Backward:
     """Intervals (size r, start u) of output unit 0 of layer ``target``, carried back through every path to the
     input; merges take the hull. Reads each row's local field (receptive_field, jump, start) from the report."""
@@ -340,7 +399,7 @@ def backward_recursion(report: Report, target: int) -> Backward:
         if index not in spans:
             continue
         size, start = spans.pop(index)
-        step = _back_step(rows[index].node, rows[index].result, size, start)
+        step = _back_step(rows[index].node, _local_result(report, rows[index]), size, start)
         steps.append(step)
         if step.whole:
             return Backward(rows[target].name, tuple(steps), (), (), True, report.input_shape[:-1])

@@ -33,13 +33,13 @@ from convcalc.io.torch_names import (
     submodule_paths,
 )
 from convcalc.ops.catalogue import ACTIVATIONS, CATALOGUE, SEVERAL_OUTPUTS, SOURCES, UNARY, op
-from convcalc.ops.handlers import normalized_shape, reduced_axes
+from convcalc.ops.handlers import LETTERS, normalized_shape, parse_einsum, reduced_axes
 
 ACTIVATION_KWARGS = ("negative_slope", "alpha", "beta", "threshold", "min_val", "max_val", "approximate")
 FORWARD_OPS = tuple(entry.name for entry in CATALOGUE if not entry.torch)  # written in ``forward``: no submodule
 WINDOW_OPS = ("conv", "deconv", "maxpool", "avgpool")  # windows resolved by the analysis: kernel, stride, padding
 CHANNELS_LAST_MODULES = ("linear", "layernorm", "rmsnorm")  # on the last axis: channels moved last around them
-RANKED_OPS = (*(entry.name for entry in CATALOGUE if "{n}" in entry.torch and entry.name != "bn"), "upsample")  # 1-D to 3-D
+RANKED_OPS = (*(entry.name for entry in CATALOGUE if "{n}" in entry.torch and entry.name not in ("bn", "pad")), "upsample")  # 1-D to 3-D
 
 
 def args_text(*positional: Any, **keywords: Any) -> str:
@@ -164,15 +164,15 @@ MODULE_CODE: dict[str, Callable[[Row], str]] = {  # op -> its module's construct
     "global_avgpool": global_pool_code,
     "global_maxpool": global_pool_code,
     "linear": linear_code,
-    "flatten": lambda step: "nn.Flatten()",
     "bn": batch_norm_code,
     **dict.fromkeys(ACTIVATIONS, activation_code),
     "prelu": lambda step: f"nn.PReLU({args_text(step.node.args.get('num_parameters', 1))})",
-    "softmax": lambda step: "nn.Softmax(dim=1)",
+    "softmax": lambda step: softmax_code(step, "Softmax"),
+    "logsoftmax": lambda step: softmax_code(step, "LogSoftmax"),
+    "mha": lambda step: mha_code(step),
     "dropout": lambda step: f"nn.Dropout({literal(step.node.args.get('p', 0.5))})",
     "identity": lambda step: "nn.Identity()",
     "upsample": upsample_code,
-    "pad": lambda step: f"nn.ConstantPad{_rank(step)}d({literal(_torch_pads(step.result.pads))}, 0.0)",
     "param": param_code,
     "layernorm": lambda step: norm_code(step, "LayerNorm", ("eps", "elementwise_affine", "bias")),
     "rmsnorm": lambda step: norm_code(step, "RMSNorm", ("eps", "elementwise_affine")),
@@ -306,7 +306,85 @@ FORWARD_CODE: dict[str, Callable[[Row, list[str]], str]] = {  # op -> its expres
     "split": split_code,
     "chunk": chunk_code,
     **dict.fromkeys(("mean", "sum", "amax", "amin", "var", "norm"), reduction_code),
+    "matmul": lambda step, inputs: matmul_code(step, inputs),
+    "einsum": lambda step, inputs: einsum_code(step, inputs),
+    "attention": lambda step, inputs: attention_code(step, inputs),
 }
+
+
+# -- linear algebra and attention (issue 11) ---------------------------------------------------------------------
+# The forward's tensors are channels first; these ops work channels last (as convcalc's axes): each input is moved
+# (``movedim(1, -1)``), given its missing leading axes as size-1 axes after the batch (convcalc broadcasts the
+# batch-free shapes), and the result moved back.
+
+
+def channels_last_operand(name: str, shape: tuple[int, ...], rank: int) -> str:
+    moved = f"{name}.movedim(1, -1)" if len(shape) > 1 else name
+    missing = rank - len(shape)
+    return f"{moved}[:{', None' * missing}]" if missing > 0 else moved
+
+
+def channels_first_result(code: str, rank: int) -> str:
+    return f"{code}.movedim(-1, 1)" if rank > 1 else code
+
+
+def softmax_code(step: Row, module: str) -> str:
+    rank = len(step.input_shapes[0])
+    return f"nn.{module}(dim={torch_dim(step.node.args.get('dim', -1) % rank, rank)})"
+
+
+def matmul_code(step: Row, inputs: list[str]) -> str:
+    rank = len(step.result.output_shape)
+    a, b = (channels_last_operand(name, shape, rank) for name, shape in zip(inputs, step.input_shapes))
+    return channels_first_result(f"torch.matmul({a}, {b})", rank)
+
+
+def einsum_code(step: Row, inputs: list[str]) -> str:
+    """torch.einsum with a batch letter in front of every operand (one PyTorch does not use in the equation)."""
+    operands, out, _ = parse_einsum(step.node.args["equation"], list(step.input_shapes))
+    batch = next(letter for letter in "ZYXWVUTSRQPONMLKJIHGFEDCBA" + LETTERS if letter not in "".join(operands) + out)
+    equation = ",".join(batch + word for word in operands) + "->" + batch + out
+    moved = ", ".join(channels_last_operand(name, shape, len(shape)) for name, shape in zip(inputs, step.input_shapes))
+    return channels_first_result(f"torch.einsum({literal(equation)}, {moved})", len(out))
+
+
+def attention_code(step: Row, inputs: list[str]) -> str:
+    """F.scaled_dot_product_attention on (N, ..., L, E); ``heads`` split from the features before, joined after."""
+    args, shapes = step.node.args, step.input_shapes
+    rank = len(step.result.output_shape)
+    q, k, v = (channels_last_operand(name, shape, rank) for name, shape in zip(inputs[:3], shapes[:3]))
+    if "heads" in args:
+        q, k, v = (f"{x}.unflatten(-1, ({args['heads']}, -1)).transpose(-3, -2)" for x in (q, k, v))
+    keywords = ""
+    if len(inputs) == 4:
+        keywords += f", attn_mask={channels_last_operand(inputs[3], shapes[3], rank + ('heads' in args))}"
+    if args.get("causal"):
+        keywords += ", is_causal=True"
+    if "scale" in args:
+        keywords += f", scale={literal(args['scale'])}"
+    code = f"nn.functional.scaled_dot_product_attention({q}, {k}, {v}{keywords})"
+    if "heads" in args:
+        code += ".transpose(-3, -2).flatten(-2)"
+    return channels_first_result(code, rank)
+
+
+def mha_code(step: Row) -> str:
+    args = step.node.args
+    keywords = {key: args[key] for key in ("kdim", "vdim", "dropout") if key in args}
+    keywords |= {key: False for key in ("bias",) if args.get(key) is False}
+    keywords |= {key: True for key in ("add_bias_kv", "add_zero_attn") if args.get(key)}
+    return f"nn.MultiheadAttention({args_text(step.input_shapes[0][-1], args['heads'], batch_first=True, **keywords)})"
+
+
+def mha_call(step: Row, module: str, inputs: list[str]) -> str:
+    """The module on (N, L, E) tensors, its output without the attention weights (``need_weights=False``, as
+    torchvision's ViT calls it); self-attention passes one tensor three times (PyTorch's packed projection)."""
+    moved = [channels_last_operand(name, shape, 2) for name, shape in zip(inputs, step.input_shapes)]
+    operands = f"*[{moved[0]}] * 3" if len(moved) == 1 else f"{moved[0]}, *[{moved[1]}] * 2" if len(moved) == 2 else ", ".join(moved)
+    return channels_first_result(f"{module}({operands}, need_weights=False)[0]", 2)
+
+
+CALL_CODE: dict[str, Callable[[Row, str, list[str]], str]] = {"mha": mha_call}  # modules called in their own way
 
 
 def module_names(source: Network | Report) -> dict[str, str]:
@@ -348,6 +426,8 @@ def forward_lines(steps: Sequence[Row], codes: dict[int, str], paths: dict[str, 
         variables.update({(node.index, k): f"{target}[{k}]" if several else target for k in range(len(step.result.shapes))})
         if node.index not in codes:
             expression = merge_expression(step, inputs)
+        elif node.op in CALL_CODE:  # a module called with several inputs or keywords (mha)
+            expression = CALL_CODE[node.op](step, accessor(paths[node.name]), inputs)
         elif node.op in SOURCES:
             expression = param_expression(step, parameter_accessor(paths[node.name]), variables[NETWORK_INPUT, 0])
         elif node.op in CHANNELS_LAST_MODULES and len(step.input_shapes[0]) > 1:
@@ -440,3 +520,129 @@ def checked(source: str) -> str:
         reason = printable(f"{error.__class__.__name__}: {error}")
         raise ConvCalcError(f"the exported module does not compile ({reason}); please report this bug", None) from None
     return source
+
+
+# -- layout ops (issue 11) ---------------------------------------------------------------------------------------
+# convcalc's axes are channels last; the module's tensors channels first. Ops that move or regroup axes are written
+# on the channels-last view (``movedim(1, -1)``, batch first: logical axis a is its dim a + 1) and moved back;
+# slicing, rolling, padding and the shuffles use PyTorch's own dims (``torch_dim``).
+
+
+def _channels_last(step: Row, inputs: list[str]) -> str:
+    return channels_last_operand(inputs[0], step.input_shapes[0], len(step.input_shapes[0]))
+
+
+def _flatten_wrapped(step: Row) -> bool:
+    """A flatten or unflatten that involves the channel axis works on the channels-last view."""
+    n, args = len(step.input_shapes[0]), step.node.args
+    if step.node.op == "unflatten":
+        return args["dim"] % n == n - 1
+    start, end = args.get("start", 0) % n, args.get("end", -1) % n
+    return end == n - 1 and start > 0
+
+
+def flatten_module(step: Row) -> str:
+    n, args = len(step.input_shapes[0]), step.node.args
+    start, end = args.get("start", 0) % n, args.get("end", -1) % n
+    if start == 0 and end == n - 1:
+        return "nn.Flatten()"
+    offset = 1 if _flatten_wrapped(step) else 2
+    return f"nn.Flatten({start + offset}, {end + offset})"
+
+
+def unflatten_module(step: Row) -> str:
+    n = len(step.input_shapes[0])
+    axis = step.node.args["dim"] % n
+    sizes = step.result.output_shape[axis : axis + len(step.result.output_shape) - n + 1]
+    return f"nn.Unflatten({axis + 1 if _flatten_wrapped(step) else axis + 2}, {literal(tuple(sizes))})"
+
+
+def flatten_call(step: Row, module: str, inputs: list[str]) -> str:
+    if not _flatten_wrapped(step):
+        return f"{module}({inputs[0]})"
+    return channels_first_result(f"{module}({_channels_last(step, inputs)})", len(step.result.output_shape))
+
+
+def pad_module(step: Row) -> str:
+    """The padding module of the mode, ``m`` d: PyTorch pads the last m dims (channels first), last dim first."""
+    from convcalc.ops.handlers import PAD_MODULES, pad_mode, padded_torch_dims
+
+    shape, pads, mode = step.input_shapes[0], step.result.pads, pad_mode(step.node.args)
+    n = len(shape)
+    padded = [axis for axis, pair in enumerate(pads) if any(pair)] or [n - 2 if n > 1 else 0]
+    m = padded_torch_dims(padded, n, mode)
+    logical = [n - 1 if d == 1 else d - 2 for d in range(n, n - m, -1)]
+    torch_pads = tuple(value for axis in logical for value in pads[axis])
+    if mode == "constant":
+        return f"nn.ConstantPad{m}d({literal(torch_pads)}, {literal(float(step.node.args.get('value', 0.0)))})"
+    return f"nn.{PAD_MODULES[mode]}{m}d({literal(torch_pads)})"
+
+
+def permute_code(step: Row, inputs: list[str]) -> str:
+    from convcalc.ops.handlers import permutation
+
+    n = len(step.input_shapes[0])
+    perm = permutation(step.node.op, step.node.args, n)
+    if perm == list(range(n)):
+        return inputs[0]
+    return channels_first_result(f"{_channels_last(step, inputs)}.permute(0, {', '.join(str(a + 1) for a in perm)})", n)
+
+
+def reshape_code(step: Row, inputs: list[str]) -> str:
+    """reshape, squeeze, unsqueeze: the channels-last view reshaped to the output's shape (batch first)."""
+    out = step.result.output_shape
+    return channels_first_result(f"{_channels_last(step, inputs)}.reshape({inputs[0]}.shape[0], {', '.join(map(str, out))})", len(out))
+
+
+def expand_code(step: Row, inputs: list[str]) -> str:
+    shape, out = step.input_shapes[0], step.result.output_shape
+    ones = (1,) * (len(out) - len(shape)) + tuple(shape)
+    code = f"{_channels_last(step, inputs)}.reshape({inputs[0]}.shape[0], {', '.join(map(str, ones))}).expand(-1, {', '.join(map(str, out))})"
+    return channels_first_result(code, len(out))
+
+
+def slice_code(step: Row, inputs: list[str]) -> str:
+    from convcalc.ops.handlers import slice_range
+
+    shape, args = step.input_shapes[0], step.node.args
+    axis = args.get("dim", -1) % len(shape)
+    start, stop, stride = slice_range(args, shape[axis])
+    return f"{inputs[0]}[{':, ' * torch_dim(axis, len(shape))}{start}:{stop}:{stride}]"
+
+
+def roll_code(step: Row, inputs: list[str]) -> str:
+    from convcalc.ops.handlers import roll_shifts
+
+    shape = step.input_shapes[0]
+    pairs = roll_shifts(step.node.args, shape)
+    if pairs[0][0] is None:  # the flattened (batch-free, channels-last) tensor
+        code = f"{_channels_last(step, inputs)}.flatten(1).roll({pairs[0][1]}, 1).reshape({inputs[0]}.shape[0], {', '.join(map(str, shape))})"
+        return channels_first_result(code, len(shape))
+    shifts = tuple(shift for _, shift in pairs)
+    dims = tuple(torch_dim(axis, len(shape)) for axis, _ in pairs)  # type: ignore[arg-type]
+    return f"torch.roll({inputs[0]}, shifts={literal(shifts)}, dims={literal(dims)})"
+
+
+MODULE_CODE |= {
+    "flatten": flatten_module,
+    "unflatten": unflatten_module,
+    "channel_shuffle": lambda step: f"nn.ChannelShuffle({literal(step.node.args['groups'])})",
+    "pixel_shuffle": lambda step: f"nn.PixelShuffle({literal(step.node.args['r'])})",
+    "pixel_unshuffle": lambda step: f"nn.PixelUnshuffle({literal(step.node.args['r'])})",
+    "pad": pad_module,
+}
+FORWARD_CODE |= {
+    **dict.fromkeys(("permute", "transpose", "movedim"), permute_code),
+    **dict.fromkeys(("reshape", "squeeze", "unsqueeze"), reshape_code),
+    "expand": expand_code,
+    "slice": slice_code,
+    "roll": roll_code,
+}
+CALL_CODE |= {"flatten": flatten_call, "unflatten": flatten_call}
+
+
+def works_channels_last(row: Row) -> bool:
+    """Whether the row's module runs on the channels-last view (its output moved back after it)."""
+    if row.op in ("flatten", "unflatten"):
+        return _flatten_wrapped(row)
+    return row.op in CHANNELS_LAST_MODULES or row.op in CALL_CODE

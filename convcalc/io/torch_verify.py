@@ -86,7 +86,7 @@ def verify_layers(report: Report) -> tuple[list[Difference], int]:
     """The differences, and how many layers were compared: those that are PyTorch modules (ops written in
     ``forward``, such as add, mul, concat and crop, have no module of their own to check)."""
     torch = require_torch()
-    from convcalc.io.torch_export import module_names
+    from convcalc.io.torch_export import module_names, works_channels_last
 
     model = build_module(report).eval()  # inference, as convcalc counts it (norms use their running statistics)
     paths = module_names(report)
@@ -94,7 +94,7 @@ def verify_layers(report: Report) -> tuple[list[Difference], int]:
     rows = [row for row in report.rows if paths.get(row.name) in modules]
     layers = {row.name: modules[paths[row.name]] for row in rows}
     shapes: dict[str, Shape] = {}
-    handles = [layers[row.name].register_forward_hook(_recorder(shapes, row.name, row.op)) for row in rows]
+    handles = [layers[row.name].register_forward_hook(_recorder(shapes, row.name, works_channels_last(row))) for row in rows]
     spatial, channels = report.input_shape[:-1], report.input_shape[-1]
     with torch_errors("run"), torch.no_grad():
         model(torch.empty(1, channels, *spatial, device="meta"))
@@ -116,12 +116,12 @@ def verify_layers(report: Report) -> tuple[list[Difference], int]:
     return differences, len(rows)
 
 
-def _recorder(shapes: dict[str, Shape], name: str, op: str) -> Any:
-    from convcalc.io.torch_export import CHANNELS_LAST_MODULES
-
+def _recorder(shapes: dict[str, Shape], name: str, channels_last_module: bool) -> Any:
     def hook(module: Any, inputs: Any, output: Any) -> None:
+        if isinstance(output, tuple):  # nn.MultiheadAttention: (output, attention weights)
+            output = output[0]
         shape = tuple(output.shape)
-        if op in CHANNELS_LAST_MODULES and len(shape) > 2:  # the exported forward moves channels last around them
+        if channels_last_module and len(shape) > 2:  # channels last around them
             shape = (shape[0], shape[-1], *shape[1:-1])
         shapes[name] = channels_last(shape)
 

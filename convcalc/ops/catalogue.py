@@ -111,7 +111,7 @@ CATALOGUE: tuple[OpDef, ...] = (
     OpDef(
         "deconv", Category.CONVOLUTION, "DeconvArgs", "transposed convolution, like torch.nn.ConvTransposeNd (numeric padding)",
         "MACs: input positions x C_in x C_out/g x prod(k) (per input position); FLOPs: 2 x MACs + bias adds",
-        aliases=("transpose", "transposed", "convtranspose", "conv_transpose", "upconv", "deconvolution",
+        aliases=("transposed", "convtranspose", "conv_transpose", "upconv", "deconvolution",
                  "transposed_conv", *_nd("convtranspose")),
         torch="ConvTranspose{n}d",
         layer_options=frozenset({"out", "k", "s", "p", "d", "g", "output_padding", "bias"}),
@@ -153,8 +153,8 @@ CATALOGUE: tuple[OpDef, ...] = (
         torch="Linear", layer_options=frozenset({"out", "bias"}),
     ),
     OpDef(
-        "flatten", Category.LAYOUT, "NoArgs", "everything but the batch into one axis (counted channels last)",
-        "free", torch="Flatten",
+        "flatten", Category.LAYOUT, "FlattenArgs", "axes `start` to `end` into one (default: every axis, counted "
+        "channels last); `start: 0, end: -2` makes the grid a sequence of tokens", "free", torch="Flatten",
     ),
     OpDef(
         "bn", Category.NORMALISATION, "BatchNormArgs", "batch normalisation (inference: a scale and a shift per channel)",
@@ -207,8 +207,8 @@ CATALOGUE: tuple[OpDef, ...] = (
         "prelu", Category.ACTIVATION, "PReLUArgs", "PReLU: a learned slope (one, or one per channel)",
         "FLOPs: 1 per element; params: the slopes", torch="PReLU",
     ),
-    OpDef("softmax", Category.ACTIVATION, "SoftmaxArgs", "softmax over the channels", "FLOPs: 3 per element",
-          torch="Softmax"),  # fmt: skip
+    OpDef("softmax", Category.ACTIVATION, "SoftmaxArgs", "softmax over the axis `dim` (default -1: the channels), "
+          "like torch.nn.Softmax", "FLOPs: 3 per element (exp, sum, divide)", torch="Softmax"),  # fmt: skip
     OpDef("dropout", Category.LAYOUT, "DropoutArgs", "dropout: identity at inference", "free", torch="Dropout"),
     OpDef("identity", Category.LAYOUT, "NoArgs", "no change", "free", torch="Identity"),
     OpDef(
@@ -216,7 +216,8 @@ CATALOGUE: tuple[OpDef, ...] = (
         "FLOPs: 0 (nearest); 2^(rank+1) - 1 per output element (linear modes)", aliases=("interpolate",),
         torch="Upsample",
     ),
-    OpDef("pad", Category.LAYOUT, "PadArgs", "zero padding, like nn.ZeroPadNd", "free",
+    OpDef("pad", Category.LAYOUT, "PadArgs", "padding of the grid (or of the axes `dims`): `mode` constant (`value`, "
+          "default 0), reflect, replicate or circular, like F.pad", "free",
           aliases=("zeropad", "zero_pad", "constantpad"), torch="ConstantPad{n}d"),  # fmt: skip
     OpDef("crop", Category.LAYOUT, "PadArgs", "removes positions at the borders (U-Net's unpadded skips)", "free"),
     # pointwise math (issue 11): binary ops broadcast their inputs, a param or a constant `value`; unary ops below
@@ -247,6 +248,58 @@ CATALOGUE: tuple[OpDef, ...] = (
     OpDef("chunk", Category.LAYOUT, "ChunkArgs", "torch.chunk on axis `dim` (default -1): `chunks` pieces of ceil(n / "
           "chunks), the last smaller, fewer when they run out; several outputs, `from: name[k]`", "free",
           several=True),  # fmt: skip
+)
+
+# layout ops (issue 11): move, regroup, slice, pad values on convcalc's logical axes; free; fields in docs/spec.md
+LAYOUT_OPS = (  # name, argument type, summary, aliases
+    ("permute", "PermuteArgs", "reorders the axes: `dims` lists every axis in its new order (like torch.permute)", ()),
+    ("transpose", "TransposeArgs", "swaps axes `dim0` and `dim1` (like torch.transpose)", ("swapaxes", "swapdims")),
+    ("movedim", "MovedimArgs", "moves axis `source` to position `destination` (like torch.movedim)", ("moveaxis",)),
+    ("reshape", "ReshapeArgs", "a new `shape` of the same elements (one size may be -1), like torch.reshape", ("view",)),
+    ("unflatten", "UnflattenArgs", "splits axis `dim` into `sizes` (one may be -1), like torch.unflatten", ()),
+    ("squeeze", "SqueezeArgs", "removes axes of size 1 (`dims`, default every one), like torch.squeeze", ()),
+    ("unsqueeze", "UnsqueezeArgs", "inserts an axis of size 1 at `dim`, like torch.unsqueeze", ()),
+    ("expand", "ExpandArgs", "broadcasts axes of size 1 to `shape` (-1 keeps a size; new leading axes allowed), "
+     "like Tensor.expand", ("broadcast_to",)),
+    ("channel_shuffle", "ChannelShuffleArgs", "interleaves `groups` groups of channels (ShuffleNet), like "
+     "nn.ChannelShuffle", ("channelshuffle",)),
+    ("pixel_shuffle", "PixelShuffleArgs", "HxWx(C r^2) -> (H r)x(W r)xC by upscale factor `r`, like nn.PixelShuffle",
+     ("pixelshuffle",)),
+    ("pixel_unshuffle", "PixelUnshuffleArgs", "HxWxC -> (H/r)x(W/r)x(C r^2) by downscale factor `r`, like "
+     "nn.PixelUnshuffle", ("pixelunshuffle",)),
+    ("slice", "SliceArgs", "`start`:`stop`:`step` on axis `dim` (negative indices as in Python), like x[..., a:b:c]",
+     ()),
+    ("roll", "RollArgs", "rolls axes `dims` by `shifts` (without `dims`: the flattened tensor), like torch.roll", ()),
+)  # fmt: skip
+LAYOUT_MODULES = {"flatten": "Flatten", "unflatten": "Unflatten", "channel_shuffle": "ChannelShuffle",
+                  "pixel_shuffle": "PixelShuffle", "pixel_unshuffle": "PixelUnshuffle"}  # fmt: skip
+CATALOGUE += tuple(
+    OpDef(name, Category.LAYOUT, args, summary, "free", aliases=aliases, torch=LAYOUT_MODULES.get(name, ""))
+    for name, args, summary, aliases in LAYOUT_OPS
+)
+
+# linear algebra and attention (issue 11): products of two activations, softmax on any axis, attention
+CATALOGUE += (
+    OpDef("logsoftmax", Category.ACTIVATION, "SoftmaxArgs", "log-softmax over the axis `dim` (default -1: the "
+          "channels), like torch.nn.LogSoftmax", "FLOPs: 3 per element (exp, sum, subtract; one log per row)",
+          aliases=("log_softmax",), torch="LogSoftmax"),  # fmt: skip
+    OpDef("matmul", Category.LINEAR, "NoArgs", "torch.matmul of two inputs (`from: [a, b]`): (..., n, k) x (..., k, "
+          "m) -> (..., n, m), the leading axes broadcast", "MACs: output elements x k; FLOPs: 2 x MACs",
+          aliases=("bmm", "batch_matmul"), merge=True),  # fmt: skip
+    OpDef("einsum", Category.LINEAR, "EinsumArgs", "torch.einsum of two inputs over convcalc's axes (batch left out, "
+          "channels last): `equation` such as `lc,dc->ld`", "MACs: the output's and the contracted letters' sizes "
+          "multiplied (0 without a contraction: a product); FLOPs: 2 x MACs (or the products) + the adds of letters "
+          "summed in one operand only", merge=True),  # fmt: skip
+    OpDef("attention", Category.LINEAR, "AttentionArgs", "scaled dot-product attention of `from: [q, k, v]` (and an "
+          "additive mask), like F.scaled_dot_product_attention; `heads` splits the features into heads",
+          "MACs: L_q x L_k x (d_qk + d_v) per head (q.kT and attention.v); FLOPs: 2 x MACs + 4 per score (scale, "
+          "softmax) + 1 per score for a mask", aliases=("scaled_dot_product_attention", "sdpa"), merge=True),  # fmt: skip
+    OpDef("mha", Category.LINEAR, "MHAArgs", "torch.nn.MultiheadAttention: in-projections, `heads` attention heads, "
+          "out-projection; self-attention of one input, or `from: [q, kv]` or `[q, k, v]`",
+          "MACs: L x E x E (q) + S x (kdim + vdim) x E (k, v) + S' x L x 2E (attention; S' = S + add_bias_kv + "
+          "add_zero_attn) + L x E x E (out); FLOPs: 2 x MACs + biases + 4 per score",
+          aliases=("multiheadattention", "multihead_attention", "multi_head_attention"),
+          torch="MultiheadAttention", merge=True),  # fmt: skip
 )
 
 OPS_BY_NAME: dict[str, OpDef] = {op.name: op for op in CATALOGUE}

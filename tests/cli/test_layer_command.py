@@ -149,7 +149,7 @@ def test_explain_other_ops():
     ("alias", "op"),
     [
         ("conv", "conv"), ("conv2d", "conv"), ("Convolution", "conv"),
-        ("deconv", "deconv"), ("transpose", "deconv"), ("convtranspose", "deconv"), ("ConvTranspose", "deconv"),
+        ("deconv", "deconv"), ("transposed", "deconv"), ("convtranspose", "deconv"), ("ConvTranspose", "deconv"),
         ("maxpool", "maxpool"), ("max", "maxpool"), ("max-pool", "maxpool"), ("MaxPool", "maxpool"),
         ("avgpool", "avgpool"), ("avg", "avgpool"), ("avg_pool", "avgpool"),
     ],
@@ -191,7 +191,7 @@ def test_linear():
 
 
 def test_deconv():
-    data = ok_json("--in", "4x4x8", "--op", "transpose", "--k", "4", "--s", "2", "--p", "1", "--out", "3")
+    data = ok_json("--in", "4x4x8", "--op", "transposed", "--k", "4", "--s", "2", "--p", "1", "--out", "3")
     assert data["output_shape"] == [deconv_out(4, 4, 2, 1)] * 2 + [3] == [8, 8, 3]
     assert data["params"] == 4 * 4 * 8 * 3 + 3
     assert data["macs"] == 4 * 4 * 8 * 3 * 4 * 4  # per input position

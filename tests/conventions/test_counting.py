@@ -359,6 +359,43 @@ OP_CASES = {
     "amax-amin": ("5x4x6", "- amax: {dims: 0, name: a}\n- amin: {dims: [0, 1], from: input}"),
     "var-norm": ("5x4x6", "- var: {dims: [0, 1, 2], keepdim: true}\n- norm: {dims: [0, 1], p: 1.0, from: input}"),
     **{f"activation-{name}": ("5x5x3", f"- {name}") for name in ACTIVATIONS},
+    # linear algebra and attention (issue 11)
+    "matmul-tokens": ("6x8", "- einsum: {from: [input, input], equation: 'qd,kd->qk'}\n- softmax\n- matmul: {from: [-1, input]}"),
+    "matmul-param": ("5x4x6", "- param: {shape: [6, 3], name: w}\n- matmul: {from: [input, w]}"),
+    "matmul-broadcast": ("3x5x6", "- param: {shape: [2, 1, 4, 5], name: a}\n- matmul: {from: [a, input]}"),
+    "bmm": ("5x5", "- bmm: {from: [input, input]}"),
+    "einsum-linear": ("5x6", "- param: {shape: [4, 6], name: w}\n- einsum: {from: [input, w], equation: 'lc,dc->ld'}"),
+    "einsum-scores": ("2x5x6", "- einsum: {from: [input, input], equation: 'hqd,hkd->hqk'}"),
+    "einsum-product": ("5x6", "- einsum: {from: [input, input], equation: 'lc,lc->lc'}"),
+    "einsum-implicit": ("5x6", "- param: {shape: [6, 3], name: w}\n- einsum: {from: [input, w], equation: 'lc,cd'}"),
+    "einsum-fvcore-forms": ("5x6", "- param: {shape: [5, 3], name: w}\n- einsum: {from: [input, w], equation: 'ij,ik->jk'}\n"
+                            "- param: {shape: [2, 3], name: u}\n- einsum: {from: [-2, u], equation: 'ij,kj->ki'}"),
+    "einsum-broadcast-sum": ("3x1", "- param: {shape: [4, 5], name: w}\n- einsum: {from: [input, w], equation: 'ij,jk->ik'}"),
+    "softmax-dim": ("5x3x7", "- softmax: {dim: 0}"),
+    "logsoftmax": ("5x3x7", "- logsoftmax"),
+    "logsoftmax-dim": ("5x7", "- logsoftmax: {dim: 0}"),
+    "attention": ("6x8", "- attention: {from: [input, input, input]}"),
+    "attention-heads-mask": ("6x8", "- param: {shape: [6, 6], name: m}\n- linear: {out: 4, from: input, name: v}\n"
+                             "- attention: {from: [input, input, v, m], heads: 2}"),
+    "attention-causal": ("3x6x8", "- attention: {from: [input, input, input], causal: true}"),
+    "mha": ("6x8", "- mha: {heads: 2}"),
+    "mha-nobias": ("6x8", "- mha: {heads: 4, bias: false}"),
+    "mha-cross-kv": ("6x8", "- linear: {out: 5, name: kv}\n- mha: {heads: 2, from: [input, kv], kdim: 5, vdim: 5}"),
+    "mha-qkv": ("6x8", "- linear: {out: 3, name: k}\n- linear: {out: 8, from: input, name: v}\n"
+                "- mha: {heads: 2, from: [input, k, v], kdim: 3, add_bias_kv: true, add_zero_attn: true}"),
+    # layout ops (issue 11): every tool counts 0
+    "permute-transpose-movedim": ("6x5x4", "- permute: {dims: [1, 0, 2]}\n- transpose: {dim0: 0, dim1: 1}\n"
+                                  "- movedim: {source: -1, destination: 0}\n- movedim: {source: 0, destination: -1}"),
+    "tokens-linear-back": ("6x6x4", "- flatten: {start: 0, end: 1}\n- linear: {out: 8}\n- unflatten: {dim: 0, sizes: [6, 6]}\n"
+                           "- conv: {out: 2, k: 3}"),
+    "reshape-squeeze-unsqueeze-expand": ("6x6x4", "- reshape: {shape: [6, 6, 2, 2]}\n- unsqueeze: {dim: 0}\n- squeeze\n"
+                                         "- flatten: {start: 2}\n- mean: {dims: [0, 1], keepdim: true}\n- expand: {shape: [6, 6, 4]}"),
+    "channel-shuffle": ("6x6x8", "- channel_shuffle: {groups: 4}"),
+    "pixel-shuffle-unshuffle": ("6x6x8", "- pixel_shuffle: {r: 2}\n- pixel_unshuffle: {r: 3}"),
+    "slice-roll": ("9x9x4", "- slice: {dim: 0, start: 1, step: 2}\n- roll: {shifts: [1, -1], dims: [0, 1]}\n- roll: {shifts: 3}"),
+    "pad-modes": ("6x6x4", "- pad: {p: 2, mode: reflect}\n- pad: {p: [[1, 0], [0, 2]], mode: replicate}\n"
+                  "- pad: {p: 1, mode: circular}\n- pad: {p: [[0, 2]], dims: -1, value: 1.0}"),
+    "pad-1d-channels": ("8x3", "- pad: {p: 1, mode: reflect}\n- pad: {p: [[1, 1]], dims: -1, mode: replicate}"),
 }
 
 
@@ -443,6 +480,22 @@ BY_HAND: dict[str, dict[str, dict[str, int]]] = {
     "rmsnorm": {"torchinfo": {"normalisation": 6}, "fvcore": {}, "ptflops": {}, "thop": {}},
     "lrn": {"ptflops": {"normalisation": 3 * 120 + (6 + 2) * 20}, "fvcore": {}, "thop": {}, "torchinfo": {}},
     "mean-se": {convention: {} for convention in CONVENTIONS},
+    "mha": {  # 6 tokens of 8, 2 heads: projections 4 x 6 x 8 x 8, attention 2 x 6 x 6 x 8
+        "convcalc": {"linear": 4 * 6 * 64 + 2 * 36 * 8},
+        "torchinfo": {},  # not a leaf module
+        "fvcore": {"linear": 4 * 6 * 64},  # its linears; aten::scaled_dot_product_attention has no handle
+        "ptflops": {"linear": 4 * 6 * 64, "bias": 6 * 8 + 18 * 8, "other": 6 * 8 + 2 * 36 * (4 + 1 + 4)},
+        "thop": {},
+    },
+    "matmul-broadcast": {  # (2, 1, 4, 5) x (3, 5, 6) -> (2, 3, 4, 6): the tools count the first operand once
+        "convcalc": {"linear": 2 * 3 * 4 * 6 * 5},
+        "fvcore": {"linear": 2 * 4 * 5 * 6},
+        "ptflops": {"linear": 2 * 4 * 5 * 6},
+        "thop": {},
+        "torchinfo": {},
+    },
+    "einsum-product": {"convcalc": {}, "fvcore": {"linear": 5 * 6 // 2}, "ptflops": {}},
+    "softmax-dim": {"ptflops": {"activation": 105}, "thop": {"activation": 105 // 5 * (3 * 5 - 1)}},
 }
 
 
