@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 from convcalc.cli import app
 from convcalc.conventions.counting import RULES, TOOLS
 from convcalc.graph.analysis import analyze
-from convcalc.io.torch_export import FORWARD_CODE, FORWARD_OPS, MODULE_CODE
+from convcalc.io.torch_forward import FORWARD_CODE
+from convcalc.io.torch_modules import FORWARD_OPS, MODULE_CODE
 from convcalc.ops.catalogue import CATALOGUE, LAYER_OPS, MERGES, OPS_BY_NAME, canonical_op
 from convcalc.ops.handlers import OPS
 from convcalc.report.ops_output import ops_markdown

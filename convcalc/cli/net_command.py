@@ -54,7 +54,7 @@ def net(
     elif verify:
         print_verify(format, run.report)
     elif explain is not None:
-        from convcalc.graph.analysis import backward_recursion
+        from convcalc.graph.backward import backward_recursion
         from convcalc.report.backward import explain_output
 
         target = run_core(lambda: layer_index(run.graph, explain, path))

@@ -38,7 +38,7 @@ class OpDef:
 
     name: str
     category: Category
-    args: str  # the TypedDict of its arguments in convcalc.specfile.schema
+    args: str  # the TypedDict of its arguments (convcalc.specfile.schema_ops or schema_layout)
     summary: str
     cost: str
     aliases: tuple[str, ...] = ()

@@ -50,7 +50,7 @@ def backward_lines(recursion: Any) -> list[str]:
 
 def backward_field(report: Any, target: int) -> list[str]:
     """The seeds' backward recursion from layer ``target`` to the input, as explanation lines."""
-    from convcalc.graph.analysis import backward_recursion
+    from convcalc.graph.backward import backward_recursion
 
     return backward_lines(backward_recursion(report, target))
 

@@ -9,7 +9,8 @@ from dataclasses import replace
 
 import pytest
 
-from convcalc.graph.analysis import analyze, backward_recursion
+from convcalc.graph.analysis import analyze
+from convcalc.graph.backward import backward_recursion
 from convcalc.ops import handlers
 from convcalc.report.backward import backward_dict, backward_lines
 from convcalc.report.cells import field_text

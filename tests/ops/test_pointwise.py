@@ -18,7 +18,8 @@ from typer.testing import CliRunner
 
 from convcalc.cli import app
 from convcalc.errors import ConvCalcError, SpecError
-from convcalc.graph.analysis import analyze, backward_recursion
+from convcalc.graph.analysis import analyze
+from convcalc.graph.backward import backward_recursion
 from convcalc.ops.catalogue import UNARY_MATH, canonical_op
 from convcalc.specfile.loader import load_text
 
