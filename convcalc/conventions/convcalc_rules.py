@@ -51,4 +51,6 @@ RULES: dict[str, Rule] = {
              "tensor, not a computation"),
     ),
     **dict.fromkeys(("matmul", "einsum", "attention", "mha"), ours_product),
+    **dict.fromkeys(("interpolate", "unfold", "fold"), zero("resampling has no multiply-accumulates of weights (its "
+                                                           "FLOPs are counted apart)")),
 }

@@ -54,6 +54,19 @@ def fvcore_upsample(layer: Layer) -> dict[str, int]:
     return {"other": layer.out_elements * FVCORE_UPSAMPLE.get(layer.args.get("mode", "nearest"), 0)}
 
 
+def fvcore_interpolate(layer: Layer) -> dict[str, int]:
+    """What ``F.interpolate`` runs: 2-D nearest ``aten::upsample_nearest2d`` (output elements) and bilinear
+    ``aten::upsample_bilinear2d`` (x 4) as for upsample; 2-D area ``aten::adaptive_avg_pool2d`` (input elements);
+    every other mode and rank (``aten::_upsample_nearest_exact2d``, ``aten::upsample_bicubic2d``, 1-D and 3-D ops)
+    has no handle: 0."""
+    if len(layer.input_shape) != 3:
+        return {}
+    mode = layer.args.get("mode", "nearest")
+    if mode == "area":
+        return {"pooling": layer.in_elements}
+    return {"other": layer.out_elements * FVCORE_UPSAMPLE.get(mode, 0)} if mode in FVCORE_UPSAMPLE else {}
+
+
 def fvcore_norm(layer: Layer) -> dict[str, int]:
     """``norm_flop_counter`` on ``aten::layer_norm``, ``aten::group_norm``, ``aten::instance_norm``: input elements
     x 5 with a weight (``elementwise_affine``/``affine``; a bias alone changes nothing), else x 4 -- in eval mode
@@ -127,4 +140,6 @@ RULES: dict[str, Rule] = {
     "einsum": fvcore_einsum,
     "attention": zero("aten::scaled_dot_product_attention has no handle (reported unsupported)"),
     "mha": fvcore_mha,
+    "interpolate": fvcore_interpolate,
+    **dict.fromkeys(("unfold", "fold"), zero("aten::im2col and aten::col2im have no handle (reported unsupported)")),
 }

@@ -80,6 +80,22 @@ def ptflops_upsample(layer: Layer) -> dict[str, int]:
     return {"other": 2 * layer.out_elements}
 
 
+def ptflops_interpolate(layer: Layer) -> dict[str, int]:
+    """The patched ``F.interpolate`` (no module): with a size, N x C x prod(size) = output elements; with a scale
+    (exported one per axis), input elements x the product of the scales each truncated to an integer (numpy's
+    ``prod(..., dtype=int64)``: by 1.5 counts 1 per input, by 0.5 counts 0). Area mode adds the patched
+    ``F.adaptive_avg_poolNd`` it calls: input elements."""
+    scale = layer.args.get("scale")
+    if scale is None:
+        counts = {"other": layer.out_elements}
+    else:
+        scales = scale if isinstance(scale, list) else [scale] * (len(layer.input_shape) - 1)
+        counts = {"other": layer.in_elements * prod(int(s) for s in scales)}
+    if layer.args.get("mode") == "area":
+        counts["pooling"] = layer.in_elements
+    return counts
+
+
 def ptflops_norm(layer: Layer) -> dict[str, int]:
     """``bn_flops_counter_hook`` on LayerNorm, GroupNorm and InstanceNormNd: input elements, x2 when the module has
     an ``affine`` attribute that is true -- GroupNorm's and InstanceNorm's ``affine``; LayerNorm has none (it
@@ -148,4 +164,7 @@ RULES: dict[str, Rule] = {
     "einsum": zero("torch.einsum is not patched"),
     "attention": zero("F.scaled_dot_product_attention is not patched"),
     "mha": ptflops_mha,
+    "interpolate": ptflops_interpolate,
+    **dict.fromkeys(("unfold", "fold"), zero("nn.Unfold and nn.Fold are not in MODULES_MAPPING; F.unfold and F.fold "
+                                             "are not patched")),
 }

@@ -99,4 +99,6 @@ RULES: dict[str, Rule] = {
     **dict.fromkeys(("matmul", "einsum", "attention"), zero("torch.matmul, torch.einsum, "
                                                            "F.scaled_dot_product_attention are function calls")),
     "mha": zero("nn.MultiheadAttention has no hook, and its forward calls F.linear, never its out_proj module"),
+    "interpolate": zero("F.interpolate is a function call: thop hooks modules only (count_upsample is nn.Upsample's)"),
+    **dict.fromkeys(("unfold", "fold"), zero("nn.Unfold and nn.Fold: no hook")),
 }

@@ -81,4 +81,7 @@ RULES: dict[str, Rule] = {
                 "total_mult_adds sums leaf modules only: 0, though its summary line shows L x its params"),
     "param": zero("a bare nn.Parameter used in forward: in Total params (the root module's own), but no module's "
                   "weight or bias, so no mult-adds"),
+    "interpolate": zero("F.interpolate is a call in forward, not a module"),
+    **dict.fromkeys(("unfold", "fold"), zero("nn.Unfold and nn.Fold have no parameters: torchinfo counts parameters "
+                                             "named weight and bias only")),
 }

@@ -164,6 +164,10 @@ def through(field: Field, result: OpResult, shape: Shape) -> Field:
         return unknown(field, window)
     moved = forward(replace(field, axes=None), *window)
     if result.regroup:
+        if result.windowed_sizes:  # unfold: the window changed the sizes of the axes it regroups
+            layout = tuple(
+                ((atoms[0][0], size),) if len(atoms) == 1 else atoms for atoms, size in zip(layout, result.windowed_sizes)
+            )
         layout = regroup(layout, result.regroup)  # type: ignore[assignment]
         if isinstance(layout, str):
             return unknown(field, layout)

@@ -107,9 +107,24 @@ def param_expression(step: Row, parameter: str, network_input: str) -> str:
     return f"{moved}.expand({network_input}.shape[0], {', '.join(['-1'] * rank)})"
 
 
+def interpolate_code(step: Row, inputs: list[str]) -> str:
+    """``torch.nn.functional.interpolate`` with the spec's size, or its scale one per axis (PyTorch then maps
+    positions with 1/scale, as the spec means), its mode and align_corners."""
+    args, rank = step.node.args, len(step.input_shapes[0]) - 1
+    if "size" in args:
+        where = f"size={literal(tuple(step.result.output_shape[:-1]))}"
+    else:
+        scale = args["scale"]
+        scales = tuple(float(v) for v in scale) if isinstance(scale, list) else (float(scale),) * rank
+        where = f"scale_factor={literal(scales)}"
+    extra = "".join(f", {key}={literal(args[key])}" for key in ("align_corners",) if key in args)
+    return f"torch.nn.functional.interpolate({inputs[0]}, {where}, mode={literal(args.get('mode', 'nearest'))}{extra})"
+
+
 FORWARD_CODE: dict[str, Callable[[Row, list[str]], str]] = {  # op -> its expression in ``forward`` (no module)
     "concat": concat_code,
     "crop": crop_code,
+    "interpolate": interpolate_code,
     **dict.fromkeys(BINARY_SYMBOLS, lambda step, inputs: binary_code(step, inputs)),
     **dict.fromkeys((name for name, *_ in UNARY), lambda step, inputs: unary_code(step, inputs)),
     "stack": stack_code,

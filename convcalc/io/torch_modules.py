@@ -88,6 +88,14 @@ def upsample_code(step: Row) -> str:
     return f"nn.Upsample({args_text(**keywords)})"
 
 
+def blocks_code(step: Row, module: str) -> str:
+    """nn.Unfold / nn.Fold: channels-first (N, C x kh x kw, L) is convcalc's (L, C x kh x kw) as it stands."""
+    args = step.node.args
+    keywords = {name: args[key] for key, name in (("d", "dilation"), ("p", "padding"), ("s", "stride")) if key in args}
+    size = (args["size"],) if module == "Fold" else ()
+    return f"nn.{module}({args_text(*size, args['k'], **keywords)})"
+
+
 def window_module_code(step: Row) -> str:
     """The module of a conv, transposed conv, max or average pooling, from its resolved windows; uneven padding
     becomes an explicit ``ConstantPadNd`` before it (PyTorch pads both sides alike)."""
@@ -156,6 +164,8 @@ MODULE_CODE: dict[str, Callable[[Row], str]] = {  # op -> its module's construct
     "dropout": lambda step: f"nn.Dropout({literal(step.node.args.get('p', 0.5))})",
     "identity": lambda step: "nn.Identity()",
     "upsample": upsample_code,
+    "unfold": lambda step: blocks_code(step, "Unfold"),
+    "fold": lambda step: blocks_code(step, "Fold"),
     "param": param_code,
     "layernorm": lambda step: norm_code(step, "LayerNorm", ("eps", "elementwise_affine", "bias")),
     "rmsnorm": lambda step: norm_code(step, "RMSNorm", ("eps", "elementwise_affine")),

@@ -213,9 +213,24 @@ CATALOGUE: tuple[OpDef, ...] = (
     OpDef("identity", Category.LAYOUT, "NoArgs", "no change", "free", torch="Identity"),
     OpDef(
         "upsample", Category.RESAMPLE, "UpsampleArgs", "upsampling by an integer scale per dimension",
-        "FLOPs: 0 (nearest); 2^(rank+1) - 1 per output element (linear modes)", aliases=("interpolate",),
+        "FLOPs: 0 (nearest); 2^(rank+1) - 1 per output element (linear modes)",
         torch="Upsample",
     ),
+    # resampling (issue 11)
+    OpDef(
+        "interpolate", Category.RESAMPLE, "InterpolateArgs", "resampling to a `size` or by a `scale` (output "
+        "floor(n * scale)) on every spatial axis, like F.interpolate: `mode` nearest (default), nearest-exact, "
+        "linear/bilinear/trilinear (1-D/2-D/3-D, `align_corners`), bicubic (2-D, `align_corners`), area",
+        "FLOPs per output element: 0 (nearest, nearest-exact); 2^(rank+1) - 1 (linear modes: a weighted sum of 2^rank "
+        "taps); 2*4^rank - 1 = 31 (bicubic: 16 taps); area: its adaptive average pooling's, window size (adds and "
+        "one divide)", aliases=("resize",),
+    ),
+    OpDef("unfold", Category.RESAMPLE, "UnfoldArgs", "the sliding blocks of a 2-D grid as (L, C x kh x kw), like "
+          "nn.Unfold (im2col): `k`, `d`, `p` (both sides), `s`; L the blocks, row-major", "free (copies)",
+          aliases=("im2col",), torch="Unfold"),  # fmt: skip
+    OpDef("fold", Category.RESAMPLE, "FoldArgs", "(L, C x kh x kw) blocks summed into a `size` grid of C channels, "
+          "like nn.Fold (col2im): `k`, `d`, `p`, `s` as unfold's", "FLOPs: input elements (each block value added "
+          "into its position)", aliases=("col2im",), torch="Fold"),  # fmt: skip
     OpDef("pad", Category.LAYOUT, "PadArgs", "padding of the grid (or of the axes `dims`): `mode` constant (`value`, "
           "default 0), reflect, replicate or circular, like F.pad", "free",
           aliases=("zeropad", "zero_pad", "constantpad"), torch="ConstantPad{n}d"),  # fmt: skip

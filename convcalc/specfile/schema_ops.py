@@ -209,6 +209,33 @@ class UpsampleArgs(TypedDict):
     align_corners: NotRequired[Bool]
 
 
+class InterpolateArgs(TypedDict):
+    """Resampling like torch.nn.functional.interpolate: to a ``size`` or by a ``scale`` (one, or one per spatial
+    dimension; the output is floor(n * scale))."""
+
+    __pydantic_config__ = FORBID  # type: ignore[misc]
+    size: NotRequired[Ints]
+    scale: Annotated[NotRequired[Union[Number, list[Number]]], alias("scale", "scale_factor")]
+    mode: NotRequired[Literal["nearest", "nearest-exact", "linear", "bilinear", "trilinear", "bicubic", "area"]]
+    align_corners: NotRequired[Bool]
+
+
+class UnfoldArgs(TypedDict):
+    """Sliding blocks like torch.nn.Unfold (2 grid axes): kernel, dilation, padding, stride, one or two each."""
+
+    __pydantic_config__ = FORBID  # type: ignore[misc]
+    k: Annotated[Ints, alias("k", "kernel_size")]
+    d: Annotated[NotRequired[Ints], alias("d", "dilation")]
+    p: Annotated[NotRequired[Union[NonNegInt, list[NonNegInt]]], alias("p", "padding")]
+    s: Annotated[NotRequired[Ints], alias("s", "stride")]
+
+
+class FoldArgs(UnfoldArgs):
+    """The blocks of (L, C x prod(k)) summed back into a grid, like torch.nn.Fold."""
+
+    size: Annotated[Ints, alias("size", "output_size")]
+
+
 class NoArgs(TypedDict):
     __pydantic_config__ = FORBID  # type: ignore[misc]
 

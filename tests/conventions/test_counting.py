@@ -396,6 +396,22 @@ OP_CASES = {
     "pad-modes": ("6x6x4", "- pad: {p: 2, mode: reflect}\n- pad: {p: [[1, 0], [0, 2]], mode: replicate}\n"
                   "- pad: {p: 1, mode: circular}\n- pad: {p: [[0, 2]], dims: -1, value: 1.0}"),
     "pad-1d-channels": ("8x3", "- pad: {p: 1, mode: reflect}\n- pad: {p: [[1, 1]], dims: -1, mode: replicate}"),
+    # resampling (issue 11): F.interpolate in forward
+    "interpolate-nearest": ("5x6x3", "- interpolate: {scale: 2}"),
+    "interpolate-nearest-size": ("5x6x3", "- interpolate: {size: [7, 9]}"),
+    "interpolate-bilinear-float": ("5x6x3", "- interpolate: {scale: 1.5, mode: bilinear}"),
+    "interpolate-bilinear-size-align": ("5x6x3", "- interpolate: {size: [8, 10], mode: bilinear, align_corners: true}"),
+    "interpolate-bicubic": ("5x6x3", "- interpolate: {scale: [2, 2.5], mode: bicubic}"),
+    "interpolate-area-down": ("8x6x3", "- interpolate: {scale: 0.5, mode: area}"),
+    "interpolate-area-uneven": ("7x10x3", "- interpolate: {size: [3, 4], mode: area}"),
+    "interpolate-nearest-exact": ("6x6x3", "- interpolate: {scale: [0.5, 2], mode: nearest-exact}"),
+    "interpolate-linear1d": ("8x3", "- interpolate: {scale: 2.5, mode: linear}"),
+    "interpolate-nearest1d": ("8x3", "- interpolate: {size: 5}"),
+    "interpolate-area1d": ("9x3", "- interpolate: {size: 4, mode: area}"),
+    "interpolate-trilinear": ("3x3x3x2", "- interpolate: {scale: 2, mode: trilinear}"),
+    "interpolate-nearest3d": ("3x4x5x2", "- interpolate: {size: [2, 6, 5]}"),
+    "unfold-fold": ("6x5x3", "- unfold: {k: 3, s: 2, p: 1}\n- fold: {size: [6, 5], k: 3, s: 2, p: 1}"),
+    "unfold-linear": ("6x6x2", "- unfold: {k: 2, s: 2}\n- linear: {out: 4}"),
 }
 
 
@@ -463,6 +479,15 @@ BY_HAND: dict[str, dict[str, dict[str, int]]] = {
     },
     "upsample-bicubic": {"fvcore": {}, "thop": {"other": 259 * 15 * 18 * 3}},
     "upsample-trilinear": {"fvcore": {}, "thop": {}, "ptflops": {"other": 2 * 6 * 6 * 6 * 2}},
+    "interpolate-bilinear-float": {  # 5x6x3 -> 7x9x3 by 1.5: ptflops 90 inputs x int(1.5) x int(1.5)
+        "convcalc": {}, "torchinfo": {}, "thop": {},
+        "fvcore": {"other": 4 * 7 * 9 * 3},
+        "ptflops": {"other": 5 * 6 * 3},
+    },
+    "interpolate-area-down": {"fvcore": {"pooling": 8 * 6 * 3}, "ptflops": {"pooling": 8 * 6 * 3}},  # int(0.5) = 0
+    "interpolate-area-uneven": {"ptflops": {"other": 3 * 4 * 3, "pooling": 7 * 10 * 3}},
+    "interpolate-nearest-size": {"fvcore": {"other": 7 * 9 * 3}, "ptflops": {"other": 7 * 9 * 3}},
+    "interpolate-nearest-exact": {"fvcore": {}, "ptflops": {}},
     "add": {convention: {} for convention in CONVENTIONS},
     "binary-constants": {convention: {} for convention in CONVENTIONS},  # x + 1: no tool counts it
     "unary-exp": {convention: {} for convention in CONVENTIONS},

@@ -16,7 +16,8 @@ per MAC plus softmax and scaling (docs/spec.md, "Linear algebra and attention").
 The handlers live by op family: ``windows.py`` (conv, deconv, pooling, adaptive and global pooling, upsampling,
 linear), ``elementwise.py`` (activations, unary math, broadcasting binary ops, params), ``norms.py``,
 ``reductions.py``, ``layout.py`` (flatten, reshape, permute, ..., pad, crop, slice, roll, the shuffles),
-``merges.py`` (concat, stack, split, chunk) and ``linalg.py`` (softmax, matmul, einsum, attention, mha), all built on
+``merges.py`` (concat, stack, split, chunk), ``linalg.py`` (softmax, matmul, einsum, attention, mha) and
+``resampling.py`` (interpolate, unfold, fold), all built on
 ``results.py`` (:class:`OpResult` and the helpers every family shares). :data:`OPS` is assembled here.
 """
 
@@ -80,6 +81,7 @@ from convcalc.ops.handlers.norms import (
     op_rmsnorm,
 )
 from convcalc.ops.handlers.reductions import op_amax, op_amin, op_mean, op_norm, op_sum, op_var, reduced_axes
+from convcalc.ops.handlers.resampling import op_fold, op_interpolate, op_unfold
 from convcalc.ops.handlers.results import AxisSource, FieldKind, OpResult, from_layer, one_input, pointwise
 from convcalc.ops.handlers.windows import (
     op_adaptive_avgpool,
@@ -126,6 +128,9 @@ OPS: dict[str, Callable[[dict[str, Any], list[Shape]], OpResult]] = {
     "dropout": op_free,
     "identity": op_free,
     "upsample": op_upsample,
+    "interpolate": op_interpolate,
+    "unfold": op_unfold,
+    "fold": op_fold,
     "add": op_add,
     "sub": op_sub,
     "mul": op_mul,

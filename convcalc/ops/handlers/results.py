@@ -52,6 +52,9 @@ class OpResult:
     output_starts: tuple[tuple[Fraction, ...], ...] = ()  # several outputs: each one's local ``start`` (else ``start``)
     # layout ops: where each output axis comes from (empty: the output's axes are the input's, one for one)
     regroup: tuple[AxisSource, ...] = ()
+    # a windowed op that also regroups (unfold: blocks, then flattened): the sizes of its axes after the window,
+    # before ``regroup`` (empty: the input's sizes)
+    windowed_sizes: tuple[int, ...] = ()
     # ops whose inputs play different parts (matmul, einsum, attention): per input, "window" (the output at a position
     # reads it at that position only), "global" (every output reads all its positions) or why its field is unknown;
     # the analysis settles ``field`` from them, leaving out inputs that see no input position (a param: x @ W is a
