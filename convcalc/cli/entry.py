@@ -19,6 +19,8 @@ def main(argv: list[str] | None = None) -> None:
     every other error; output to a closed pipe or a full disk ends without a traceback."""
     from convcalc.cli import app
 
+    if argv is None:  # a command-line run, not a test calling main(): see quiet_collector
+        quiet_collector()
     args = sys.argv[1:] if argv is None else list(argv)
     command = typer.main.get_command(app)
     code: Any = 0
@@ -100,3 +102,14 @@ def refuse_repeated_options(command: Any, args: list[str]) -> None:
         seen[param.name] = flag
         if not getattr(param, "is_flag", False) and "=" not in arg:
             next(rest, None)
+
+
+def quiet_collector() -> None:
+    """A command is one short process that builds acyclic data (a spec, its graph, its report) and exits: Python's
+    cyclic garbage collector only rescans that growing heap, which made a 20,000-layer spec superlinear (1.9 s to
+    load instead of 0.8). Collect what import left, freeze it, and let the rest run without the collector."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.disable()

@@ -156,10 +156,11 @@ def walk(network: Network) -> list[Step]:
     """Apply every op in topological order; errors name the file, line and layer. Only :func:`analyze` walks:
     every other reader takes the report's rows, which carry the same node, input shapes and result."""
     outputs: list[tuple[Shape, ...]] = []
+    counts: list[int] = []  # how many outputs each node has, kept as the walk goes (linear in the layers)
     steps: list[Step] = []
     for node in network.nodes:
         try:
-            sources = pick_outputs(network, node, [len(shapes) for shapes in outputs])
+            sources = pick_outputs(network, node, counts)
             in_shapes = tuple(network.input_shape if i == NETWORK_INPUT else outputs[i][k] for i, k in sources)
             result = OPS[node.op](node.args, list(in_shapes))
             for shape in result.shapes:
@@ -169,6 +170,7 @@ def walk(network: Network) -> list[Step]:
         except ConvCalcError as error:
             raise node_error(network, node, error) from None
         outputs.append(result.shapes)
+        counts.append(len(result.shapes))
         steps.append(Step(node, in_shapes, result, sources))
     return steps
 
