@@ -292,3 +292,35 @@ def run_with_hooks(torch: Any, model: Any, x: Any) -> tuple[dict[str, list[tuple
         for handle in handles:
             handle.remove()
     return calls, output
+
+
+def assert_counts(model: Any, report: Any, expected: dict[str, int]) -> None:
+    """A torch model's params and batch-norm running statistics equal the report's and the expected numbers."""
+    assert sum(p.numel() for p in model.parameters()) == report.params == expected["params"]
+    statistics = sum(b.numel() for n, b in model.named_buffers() if n.endswith(("running_mean", "running_var")))
+    assert statistics == report.buffers == expected["buffers"]
+
+
+# --------------------------------------------------------------------------- convcalc check: shared by its tests
+
+CHECK_SPECS = TESTS / "check" / "specs"
+# LeNet-5: 61,706 params, 416,520 MACs, 845,862 FLOPs, output 10, largest spatial field 32x32 (C5).
+LENET = (CHECK_SPECS / "lenet.yaml").read_text(encoding="utf-8")
+
+
+def run_check(*args: str):
+    """``convcalc check ARGS`` through the CLI runner."""
+    return cli("check", *args)
+
+
+def write_file(folder: Path, name: str, text: str) -> str:
+    """Write ``text`` to ``folder/name`` (folders made as needed); its path."""
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def with_top(expect: str) -> str:
+    """LeNet-5 with top-level expectations (``expect`` is the indented block under ``expect:``)."""
+    return LENET.replace("layers:\n", f"expect:\n{expect}layers:\n")

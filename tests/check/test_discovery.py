@@ -12,7 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, cli
+from helpers import ROOT, with_top
+from helpers import run_check as run
+from helpers import write_file as write
 
 from convcalc import __version__
 from convcalc.check import check_paths
@@ -21,7 +23,6 @@ from convcalc.specfile import loader as specs
 
 SPECS = Path(__file__).parent / "specs"
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-LENET = (SPECS / "lenet.yaml").read_text(encoding="utf-8")
 SPEC = (SPECS / "small.yaml").read_text(encoding="utf-8")
 QUOTED = (SPECS / "quoted.yaml").read_text(encoding="utf-8")
 WORKFLOW = (SPECS / "workflow.yaml").read_text(encoding="utf-8")
@@ -40,21 +41,6 @@ CLOUDFORMATION = "Resources:\n  Bucket:\n    Type: AWS::S3::Bucket\n    Properti
 MANIFESTS = "apiVersion: v1\nkind: Service\n---\napiVersion: v1\nkind: Pod\n"
 # The text has a line that starts with `input:` (the old test), but the parsed content is a mapping with `config`.
 LOOKS_LIKE_A_SPEC = "config: {\ninput: 3,\nlayers: 4\n}\n"
-
-
-def run(*args: str):
-    return cli("check", *args)
-
-
-def write(folder: Path, name: str, text: str) -> str:
-    path = folder / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return str(path)
-
-
-def with_top(expect: str) -> str:
-    return LENET.replace("layers:\n", f"expect:\n{expect}layers:\n")
 
 
 def run_process(*args: str, timeout: float = 20) -> subprocess.CompletedProcess[str]:

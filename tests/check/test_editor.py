@@ -8,7 +8,9 @@ import json
 import re
 from pathlib import Path
 
-from helpers import ROOT, cli
+from helpers import LENET, ROOT
+from helpers import run_check as run
+from helpers import write_file as write
 
 from convcalc.check.discovery import NOT_A_SPEC
 from convcalc.check.editor import update_text
@@ -16,24 +18,12 @@ from convcalc.check.yaml_lines import split_comment
 
 SPECS = Path(__file__).parent / "specs"
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-LENET = (SPECS / "lenet.yaml").read_text(encoding="utf-8")
 SPEC = (SPECS / "small.yaml").read_text(encoding="utf-8")
 WORKFLOW = (SPECS / "workflow.yaml").read_text(encoding="utf-8")
 # A small net: 47,206 params, output 10; its expectation "<= 1k" fails.
 JSON = (SPECS / "failing.json").read_text(encoding="utf-8")
 FAILING = json.loads(JSON)
 README_SPEC = next(block for block in re.findall(r"```yaml\n(.*?)```", README, re.S) if 'params: "<= 100k"' in block)
-
-
-def run(*args: str):
-    return cli("check", *args)
-
-
-def write(folder: Path, name: str, text: str) -> str:
-    path = folder / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return str(path)
 
 
 def comments(text: str) -> list[str]:

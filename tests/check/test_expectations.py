@@ -7,28 +7,13 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from helpers import cli
+from helpers import LENET, with_top
+from helpers import run_check as run
+from helpers import write_file as write
 
 from convcalc.check.expectations import parse_comparison, parse_number
 
 SPECS = Path(__file__).parent / "specs"
-# LeNet-5: 61,706 params, 416,520 MACs, 845,862 FLOPs, output 10, largest spatial field 32x32 (C5).
-LENET = (SPECS / "lenet.yaml").read_text(encoding="utf-8")
-
-
-def run(*args: str):
-    return cli("check", *args)
-
-
-def write(folder: Path, name: str, text: str) -> str:
-    path = folder / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return str(path)
-
-
-def with_top(expect: str) -> str:
-    return LENET.replace("layers:\n", f"expect:\n{expect}layers:\n")
 
 
 # --------------------------------------------------------------------------- numbers and operators

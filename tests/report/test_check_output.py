@@ -7,28 +7,13 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import TESTS, cli, usage_error
+from helpers import LENET, TESTS, usage_error, with_top
+from helpers import run_check as run
+from helpers import write_file as write
 
 SPECS = TESTS / "check" / "specs"
-# LeNet-5: 61,706 params, 416,520 MACs, 845,862 FLOPs, output 10, largest spatial field 32x32 (C5).
-LENET = (SPECS / "lenet.yaml").read_text(encoding="utf-8")
 # A small net with one expectation that fails: params 47,206 "<= 1k".
 QUOTED = (SPECS / "quoted.yaml").read_text(encoding="utf-8")
-
-
-def run(*args: str):
-    return cli("check", *args)
-
-
-def write(folder: Path, name: str, text: str) -> str:
-    path = folder / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return str(path)
-
-
-def with_top(expect: str) -> str:
-    return LENET.replace("layers:\n", f"expect:\n{expect}layers:\n")
 
 
 def test_github_format(tmp_path: Path) -> None:

@@ -7,8 +7,6 @@ the line numbers in the expectations are counted in the texts below (line 1 is t
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -334,34 +332,6 @@ def test_block_that_uses_itself():
     error = spec_failure("input: 8x8x1\nblocks:\n  b:\n    layers: [b]\nlayers:\n  - b: {name: x}\n")
     assert error.file == SPEC_FILE
     assert "blocks nest deeper than 32" in error.message
-
-
-def run_isolated(text: str, timeout: float) -> subprocess.CompletedProcess[str]:
-    """Load and analyse a spec in a child process with a time limit (a hang must fail the test, not stall it)."""
-    code = (
-        "import sys\n"
-        "from convcalc.specfile.loader import load_text\n"
-        "from convcalc.graph.analysis import analyze\n"
-        "from convcalc.errors import ConvCalcError\n"
-        "try:\n"
-        "    analyze(load_text(sys.stdin.read(), 'net.yaml'))\n"
-        "except ConvCalcError as error:\n"
-        "    print(error)\n"
-        "    sys.exit(2)\n"
-    )
-
-    def limit_memory() -> None:  # a runaway computation must not take the machine's memory
-        import resource
-
-        resource.setrlimit(resource.RLIMIT_AS, (2 * 2**30, 2 * 2**30))
-
-    try:
-        return subprocess.run(
-            [sys.executable, "-c", code], input=text, capture_output=True, text=True, timeout=timeout,
-            preexec_fn=limit_memory,
-        )  # fmt: skip
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"still running after {timeout} s:\n{text}")
 
 
 @pytest.mark.parametrize(

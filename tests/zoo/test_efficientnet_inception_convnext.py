@@ -22,7 +22,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from helpers import EXAMPLES, channels_last, module_macs, report_of, rows_by_name
+from helpers import EXAMPLES, assert_counts, channels_last, module_macs, report_of, rows_by_name
 
 from convcalc.graph.analysis import analyze
 from convcalc.specfile.loader import load
@@ -503,9 +503,7 @@ def test_matches_torchvision_layer_by_layer(torch: Any, name: str) -> None:
     report = report_of(name)
     expected = TORCHVISION[name]
 
-    assert sum(p.numel() for p in model.parameters()) == report.params == expected["params"]
-    statistics = sum(b.numel() for n, b in model.named_buffers() if n.endswith(("running_mean", "running_var")))
-    assert statistics == report.buffers == expected["buffers"]
+    assert_counts(model, report, expected)
 
     h, w, c = report.input_shape
     calls, output, flop_counter_macs = run_with_hooks(torch, model, torch.randn(1, c, h, w))

@@ -24,7 +24,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from helpers import EXAMPLES, channels_last, report_of, rows_by_name
+from helpers import EXAMPLES, assert_counts, channels_last, report_of, rows_by_name
 
 from convcalc.graph.analysis import analyze
 from convcalc.specfile.loader import load
@@ -307,9 +307,7 @@ def test_matches_torchvision_layer_by_layer(torch: Any, name: str) -> None:
     report = report_of(name)
     expected = TORCHVISION[name]
 
-    assert sum(p.numel() for p in model.parameters()) == report.params == expected["params"]
-    statistics = sum(b.numel() for n, b in model.named_buffers() if n.endswith(("running_mean", "running_var")))
-    assert statistics == report.buffers == expected["buffers"]
+    assert_counts(model, report, expected)
 
     calls, per_module, output, flop_counter_macs = run_with_hooks(torch, model, torch.randn(1, 3, 224, 224))
     assert channels_last(output.shape) == report.output_shape == (1000,)
