@@ -34,10 +34,11 @@ def check(
         format = CheckFormat.TABLE
     if update and format != "table":
         fail(f"--format: --update writes the specs and reports as text; it has no {format} output")
+    limit = run_core(lambda: parse_max_layers(max_layers))
     if update:
-        update_specs(specs, allow_empty, skip_non_specs, max_layers)
+        update_specs(specs, allow_empty, skip_non_specs, limit)
         return
-    with layer_limit(run_core(lambda: parse_max_layers(max_layers))):
+    with layer_limit(limit):
         result = run_core(lambda: check_paths(specs, allow_empty, named_non_specs=not skip_non_specs))
     if format == "json":
         print(check_output.json_text(result))
@@ -52,14 +53,12 @@ def check(
     raise typer.Exit(result.exit_code)
 
 
-def update_specs(specs: list[str], allow_empty: bool, skip_non_specs: bool, max_layers: str | None) -> None:
+def update_specs(specs: list[str], allow_empty: bool, skip_non_specs: bool, limit: int) -> None:
     """``--update``: write the current values into the specs' expect: fields and say what changed."""
     from convcalc.check import update_paths
     from convcalc.report import check_output
-    from convcalc.run import parse_max_layers
     from convcalc.specfile.limits import layer_limit
 
-    limit = run_core(lambda: parse_max_layers(max_layers))
     with layer_limit(limit):
         results = run_core(lambda: update_paths(specs, named_non_specs=not skip_non_specs))
     if results:
