@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from convcalc.errors import ConvCalcError
 
 if TYPE_CHECKING:
+    from convcalc.frontends.sources import SourceOptions
     from convcalc.graph.analysis import Report
     from convcalc.graph.model import Network
 
@@ -38,15 +39,16 @@ def parse_max_layers(text: str | None) -> int:
     return values[0]
 
 
-def load_spec(path: str, max_layers: str | None) -> Network:
-    """Load a spec with the layer limit of ``--max-layers``; a large spec shows progress on a terminal."""
+def load_spec(path: str, max_layers: str | None, options: SourceOptions | None = None) -> Network:
+    """Load a spec, or any network file a front end reads (an Ultralytics YAML, an ONNX file), with the layer limit
+    of ``--max-layers``; a large file shows progress on a terminal."""
     import os
 
+    from convcalc.frontends.sources import load_network
     from convcalc.report.progress import working
-    from convcalc.specfile import loader as specs
 
     with working(f"reading {os.path.basename(path)}", os.path.getsize(path) > 200_000):
-        return specs.load(path, parse_max_layers(max_layers))
+        return load_network(path, parse_max_layers(max_layers), options)
 
 
 def same_rank(shape: tuple[int, ...], graph: Network) -> tuple[int, ...]:

@@ -15,7 +15,7 @@ DOC = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
 LAYERS = [
     {"__main__", "cli"},
     {"run"},
-    {"io", "report"},
+    {"io", "frontends", "report"},
     {"check"},
     {"specfile", "conventions"},
     {"graph"},
@@ -29,7 +29,10 @@ THIRD_PARTY = {  # library -> where it may be imported (a module path prefix)
     "rich": ("report/",),
     "pydantic": ("specfile/schema", "specfile/json_schema.py"),  # schema.py, schema_types.py, schema_ops.py, ...
     "yaml": ("specfile/yamlnodes.py", "check/discovery.py"),
-    "torch": ("io/",),
+    "torch": ("io/", "frontends/torch_"),
+    "torchvision": ("frontends/torch_",),
+    "timm": ("frontends/torch_",),
+    "onnx": ("frontends/onnx_",),
 }
 
 

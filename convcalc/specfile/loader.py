@@ -73,19 +73,24 @@ def build(data: Any, file: str | None = None, max_layers: int | None = None) -> 
     return Network(name, input_shape, nodes, file, expect, expect_lines, input_line)
 
 
-def load_text(text: str, file: str | None = None, max_layers: int | None = None) -> Network:
-    data = load_yaml(text, file)
+def check_and_build(data: Any, file: str | None = None, max_layers: int | None = None) -> Network:
+    """:func:`build` for loaded YAML that must be a mapping."""
     if not isinstance(data, dict):
         raise SpecError("a spec is a mapping with 'input' and 'layers'", file, line_of(data, 1))
     return build(data, file, max_layers)
 
 
+def load_text(text: str, file: str | None = None, max_layers: int | None = None) -> Network:
+    return check_and_build(load_yaml(text, file), file, max_layers)
+
+
 MAX_SPEC_BYTES = 4 * 2**20  # above any spec the loader accepts (200,000 values); bounds reading and parsing
 
 
-def read_spec_bytes(path: str | Path) -> bytes:
+def read_spec_bytes(path: str | Path, head: int | None = None) -> bytes:
     """The bytes of a regular file of at most MAX_SPEC_BYTES, refused at once if it is a directory, a FIFO or a
-    device (opened without blocking, checked on the open file)."""
+    device (opened without blocking, checked on the open file). With ``head``, only the file's first ``head``
+    bytes, whatever its size (what it is: :mod:`convcalc.frontends.sources`)."""
     import os
     import stat
 
@@ -104,10 +109,10 @@ def read_spec_bytes(path: str | Path) -> bytes:
         raise SpecError(kind, str(path))
     with os.fdopen(descriptor, "rb") as handle:
         try:
-            data = handle.read(MAX_SPEC_BYTES + 1)
+            data = handle.read(MAX_SPEC_BYTES + 1 if head is None else head)
         except OSError as error:
             raise SpecError(f"cannot read the file: {error.strerror or error}", str(path)) from None
-    if len(data) > MAX_SPEC_BYTES:
+    if head is None and len(data) > MAX_SPEC_BYTES:
         limit = f"{MAX_SPEC_BYTES // 2**20} MiB" if MAX_SPEC_BYTES % 2**20 == 0 else f"{MAX_SPEC_BYTES:,} bytes"
         raise SpecError(f"larger than {limit}, too large for a spec", str(path))
     return data
@@ -119,6 +124,16 @@ def read_spec_text(path: str | Path) -> str:
         return read_spec_bytes(path).decode("utf-8-sig")
     except UnicodeDecodeError:
         raise SpecError("the file is not UTF-8 text", str(path)) from None
+
+
+def read_spec_head(path: str | Path, size: int = 16) -> bytes:
+    """The first ``size`` bytes of a regular file (refused like :func:`read_spec_bytes`)."""
+    return read_spec_bytes(path, size)
+
+
+def parse_spec_file(path: str | Path) -> Any:
+    """A YAML or JSON file's data, every value carrying its line (:mod:`convcalc.specfile.yamlnodes`)."""
+    return load_yaml(read_spec_text(path), str(path))
 
 
 def load(path: str | Path, max_layers: int | None = None) -> Network:

@@ -1,0 +1,62 @@
+"""What a network file is, decided by its content, and the one way to load any of them into a :class:`Network`.
+
+- a convcalc spec: a YAML or JSON mapping with ``input`` and ``layers``;
+- an Ultralytics model YAML: a mapping with ``backbone`` and ``head`` (:mod:`convcalc.frontends.ultralytics_yaml`);
+- an ONNX model: a protobuf ``ModelProto`` (:mod:`convcalc.frontends.onnx_reader`).
+
+Every front end returns spec data (the mapping a spec file holds), which :func:`convcalc.specfile.loader.build`
+validates and expands like any spec: one graph, one op catalogue, one analysis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from convcalc.core.notation import Shape
+from convcalc.graph.model import Network
+
+Kind = Literal["spec", "ultralytics", "onnx"]
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    """What the command line may set for a front end: Ultralytics' ``--scale`` and ``--nc``; ``input_shape`` is the
+    ``--input`` override (channels last), which a front end may need before it builds the graph (ONNX's symbolic
+    dims, Ultralytics' default input)."""
+
+    scale: str | None = None
+    nc: int | None = None
+    input_shape: Shape | None = None
+
+
+def looks_like_onnx(head: bytes) -> bool:
+    """An ONNX ``ModelProto`` starts with field 1 (``ir_version``, a varint: tag byte 0x08); no YAML or JSON text
+    starts with that byte."""
+    return head[:1] == b"\x08"
+
+
+def source_kind(path: str) -> Kind:
+    """``spec``, ``ultralytics`` or ``onnx``, by the file's content (the extension is not consulted)."""
+    from convcalc.specfile.loader import read_spec_head
+
+    if looks_like_onnx(read_spec_head(path)):
+        return "onnx"
+    return "spec"  # YAML: the mapping's keys decide in load_network (one parse)
+
+
+def load_network(path: str, max_layers: int, options: SourceOptions | None = None) -> Network:
+    """Any network file as a :class:`~convcalc.graph.model.Network` of at most ``max_layers`` layers."""
+    from convcalc.specfile import loader
+
+    options = options or SourceOptions()
+    if source_kind(path) == "onnx":
+        from convcalc.frontends.onnx_reader import read_onnx
+
+        return loader.build(read_onnx(path, options), path, max_layers)
+    data = loader.parse_spec_file(path)
+    if isinstance(data, dict) and "backbone" in data and "head" in data and "layers" not in data:
+        from convcalc.frontends.ultralytics_yaml import to_spec
+
+        return loader.build(to_spec(data, path, options), path, max_layers)
+    return loader.check_and_build(data, path, max_layers)
