@@ -15,9 +15,9 @@ DOC = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
 LAYERS = [
     {"__main__", "cli"},
     {"run"},
-    {"io", "frontends", "report"},
+    {"io", "report"},
     {"check"},
-    {"specfile", "conventions"},
+    {"frontends", "specfile", "conventions"},
     {"graph"},
     {"ops"},
     {"core"},
