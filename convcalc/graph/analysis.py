@@ -15,7 +15,7 @@ from convcalc.core.resolve import MAX_ELEMENTS, check_elements
 from convcalc.core.resolved import LayerSpec
 from convcalc.errors import ConvCalcError, InputError, ShapeError, SpecError
 from convcalc.graph import layout
-from convcalc.graph.model import NETWORK_INPUT, Network, Node
+from convcalc.graph.model import NETWORK_INPUT, Network, Node, Unused
 from convcalc.ops.catalogue import MERGES
 from convcalc.ops.handlers import OPS, OpResult, settled
 
@@ -55,8 +55,21 @@ class Row:
 
 
 @dataclass(frozen=True)
+class NetOutput:
+    """One output of a network: its name (``outputs:``), the layer it is (``name[k]`` for one of several) and its
+    shape and field."""
+
+    name: str
+    layer: str
+    shape: Shape
+    field: Field | None
+
+
+@dataclass(frozen=True)
 class Report:
-    """The numbers of a whole network, one row per layer in topological order, and the totals."""
+    """The numbers of a whole network, one row per layer in topological order, and the totals. ``outputs`` are the
+    declared outputs (empty: the last layer's output is the network's); ``unused`` the modules the forward never
+    runs, whose parameters and buffers the totals include."""
 
     name: str
     input_shape: Shape
@@ -65,22 +78,35 @@ class Report:
     dtype: str
     convention: str = "convcalc"  # how `macs` are counted (see convcalc.conventions.counting)
     file: str | None = None  # the spec it was read from
+    outputs: tuple[NetOutput, ...] = ()
+    unused: tuple[Unused, ...] = ()
 
     @property
     def output_shape(self) -> Shape:
+        """The (first) output's shape."""
+        if self.outputs:
+            return self.outputs[0].shape
         return self.rows[-1].output_shape if self.rows else self.input_shape
 
     @property
+    def unused_params(self) -> int:
+        return sum(module.params for module in self.unused)
+
+    @property
+    def unused_buffers(self) -> int:
+        return sum(module.buffers for module in self.unused)
+
+    @property
     def params(self) -> int:
-        return sum(row.params for row in self.rows)
+        return sum(row.params for row in self.rows) + self.unused_params
 
     @property
     def trainable_params(self) -> int:
-        return sum(row.params for row in self.rows if row.trainable)
+        return sum(row.params for row in self.rows if row.trainable) + self.unused_params
 
     @property
     def buffers(self) -> int:
-        return sum(row.buffers for row in self.rows)
+        return sum(row.buffers for row in self.rows) + self.unused_buffers
 
     @property
     def macs(self) -> int:
@@ -106,6 +132,8 @@ class Report:
             "trainable_params": self.trainable_params,
             "non_trainable_params": self.params - self.trainable_params,
             "buffers": self.buffers,
+            "unused_params": self.unused_params,
+            "unused_buffers": self.unused_buffers,
             "macs": self.macs,
             "flops": self.flops,
             "activation_bytes": self.activation_bytes,
@@ -231,7 +259,32 @@ def analyze(network: Network, batch: int = 1, dtype: str = "float32") -> Report:
                 sources=step.sources,
             )
         )
-    return Report(network.name, network.input_shape, tuple(rows), batch, dtype, file=network.file)
+    outputs = network_outputs(network, rows, input_field)
+    return Report(network.name, network.input_shape, tuple(rows), batch, dtype, file=network.file, outputs=outputs,
+                  unused=network.unused)  # fmt: skip
+
+
+def network_outputs(network: Network, rows: Sequence[Row], input_field: Field | None) -> tuple[NetOutput, ...]:
+    """The declared outputs with their shapes and fields; an output without an index on a layer of several outputs
+    stands for all of them (``name[0]``, ``name[1]``, ...)."""
+    found: list[NetOutput] = []
+    for output in network.outputs:
+        if output.node == NETWORK_INPUT:
+            found.append(NetOutput(output.name, "input", network.input_shape, input_field))
+            continue
+        row = rows[output.node]
+        shapes = row.output_shapes or (row.output_shape,)
+        fields = row.output_fields or (row.field,)
+        picks = range(len(shapes)) if output.pick is None else [output.pick]
+        for pick in picks:
+            if not -len(shapes) <= pick < len(shapes):
+                raise SpecError(f"outputs: {row.name}[{pick}]: layer {row.name!r} has {len(shapes)} output"
+                                f"{'s' if len(shapes) > 1 else ''}", network.file, output.line)  # fmt: skip
+            several = len(shapes) > 1
+            name = output.name if not several or output.pick is not None else f"{output.name}[{pick}]"
+            layer = f"{row.name}[{pick % len(shapes)}]" if several else row.name
+            found.append(NetOutput(name, layer, shapes[pick], fields[pick]))
+    return tuple(found)
 
 
 def source_name(network: Network, index: int, output: int, fields: Sequence[tuple[Any, ...]]) -> str:

@@ -37,7 +37,29 @@ class Node:
 
 
 @dataclass(frozen=True)
+class Output:
+    """One declared output of a network (``outputs:``): its name, the node and which of its outputs (None: its only
+    one, or all of them, each named ``name[k]``)."""
+
+    name: str
+    node: int
+    pick: int | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Unused:
+    """A module the forward never runs (``unused:``): its path and counts, which the totals include."""
+
+    module: str
+    params: int
+    buffers: int = 0
+
+
+@dataclass(frozen=True)
 class Network:
+    """The expanded graph. ``outputs`` are the declared outputs (empty: the last node is the only output)."""
+
     name: str
     input_shape: Shape
     nodes: tuple[Node, ...]
@@ -45,3 +67,5 @@ class Network:
     expect: dict[str, Any] = field(default_factory=dict)
     expect_lines: dict[str, int] = field(default_factory=dict)
     input_line: int = 0
+    outputs: tuple[Output, ...] = ()
+    unused: tuple[Unused, ...] = ()

@@ -119,7 +119,32 @@ def total_parts(report: Any) -> list[list[str]]:
         f"Memory ({report.dtype}): activations {byte_size(totals['activation_bytes'])}",
         f", parameters and buffers {byte_size(totals['param_bytes'])}",
     ]
-    return [params, macs, memory]
+    return [*output_parts(report), params, *unused_parts(report), macs, memory]
+
+
+def network_output_text(report: Any) -> str:
+    """What a title shows after the arrow: the output's shape, or how many outputs (listed under the totals)."""
+    return f"{len(report.outputs)} outputs" if len(report.outputs) > 1 else format_shape(report.output_shape)
+
+
+def output_parts(report: Any) -> list[list[str]]:
+    """``Outputs: boxes 80x80x144 (model.22.cv2), ...`` when the spec declares outputs (one part per output)."""
+    if not report.outputs:
+        return []
+    parts = [f"{output.name} {format_shape(output.shape)}" + (f" ({output.layer})" if output.layer != output.name else "")
+             for output in report.outputs]  # fmt: skip
+    return [[f"Outputs: {parts[0]}", *(f", {part}" for part in parts[1:])]]
+
+
+def unused_parts(report: Any) -> list[list[str]]:
+    """``Unused by forward (in Params): aux1 (3,189,864), aux2 (...)``: modules whose parameters the forward never
+    uses, counted in the totals."""
+    if not report.unused:
+        return []
+    parts = [f"{module.module} ({grouped(module.params)}{f', buffers {grouped(module.buffers)}' if module.buffers else ''})"
+             for module in report.unused]  # fmt: skip
+    head = f"Unused by forward, in Params: {grouped(report.unused_params)}: "
+    return [[head + parts[0], *(f", {part}" for part in parts[1:])]]
 
 
 def total_lines(report: Any, width: int | None = None) -> list[str]:

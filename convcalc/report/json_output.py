@@ -129,8 +129,20 @@ def report_dict(report: Any, depth: int | None = None) -> dict[str, Any]:
     }
     data["depth"] = depth
     data["layers"] = [row_dict(row) for row in fold(report.rows, depth)]
+    data["outputs"] = outputs_list(report)
+    data["unused"] = [{"module": m.module, "params": m.params, "buffers": m.buffers} for m in report.unused]
     data["total"] = report.totals()
     return data
+
+
+def outputs_list(report: Any) -> list[dict[str, Any]]:
+    """Every output of the network: the declared ones (``outputs:``), else the last layer's."""
+    if report.outputs:
+        return [{"name": o.name, "layer": o.layer, "shape": list(o.shape)} | field_dict(o.field) for o in report.outputs]
+    if not report.rows:
+        return []
+    last = report.rows[-1]
+    return [{"name": last.name, "layer": last.name, "shape": list(last.output_shape)} | field_dict(last.field)]
 
 
 def net_json(report: Any, depth: int | None = None) -> str:

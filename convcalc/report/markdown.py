@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from convcalc.core.resolved import LayerResult
-from convcalc.report.cells import NET_COLUMNS, layer_rows, net_cells, total_lines
+from convcalc.report.cells import NET_COLUMNS, layer_rows, net_cells, network_output_text, total_lines
 from convcalc.report.folding import fold
 from convcalc.report.numbers import format_shape
 
@@ -53,7 +53,7 @@ def layer_markdown(result: LayerResult, explain: Sequence[str] = ()) -> str:
 def net_markdown(report: Any, depth: int | None) -> str:
     """The title, the per-layer table (the columns of a table without a terminal) and the totals."""
     rows = fold(report.rows, depth)
-    title = f"**{md_escape(report.name)}**: {format_shape(report.input_shape)} -> {format_shape(report.output_shape)}"
+    title = f"**{md_escape(report.name)}**: {format_shape(report.input_shape)} -> {network_output_text(report)}"
     lines = [title, ""]
     lines.append("| " + " | ".join(NET_COLUMNS) + " |")
     lines.append("|" + "|".join("---:" if c in ("#", "params", "MACs") else "---" for c in NET_COLUMNS) + "|")

@@ -7,7 +7,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from convcalc.core.resolved import LayerResult
-from convcalc.report.cells import NET_COLUMNS, NET_RIGHT, WIDE_COLUMNS, layer_rows, net_cells, row_cells, total_lines
+from convcalc.report.cells import (
+    NET_COLUMNS,
+    NET_RIGHT,
+    WIDE_COLUMNS,
+    layer_rows,
+    net_cells,
+    network_output_text,
+    row_cells,
+    total_lines,
+)
 from convcalc.report.folding import fold
 from convcalc.report.numbers import format_shape, si
 from convcalc.report.terminal import cells_wide, column_widths, layout, shorten, terminal_width
@@ -66,7 +75,7 @@ def net_table(report: Any, depth: int | None, width: int | None = None) -> list[
     """The title, the per-layer table and the totals, fitted to ``width`` (None: no limit)."""
     rows = fold(report.rows, depth)
     columns, cells = net_table_cells(rows, report.macs, width)
-    title = f"{report.name}: {format_shape(report.input_shape)} -> {format_shape(report.output_shape)}"
+    title = f"{report.name}: {format_shape(report.input_shape)} -> {network_output_text(report)}"
     return [title if width is None else shorten(title, width), *layout(columns, cells, NET_RIGHT), *total_lines(report, width)]
 
 

@@ -165,8 +165,8 @@ ROW_KEYS = {  # net --format json: one row per layer (the field and the resolved
     "field_note": {"type": "string", "description": "Why the receptive field is unknown (with \"unknown\")."},
 }
 OPTIONAL_ROW_KEYS = {"input_shape", "input_shapes", "field_note", "output_shapes", "output_fields"}
-TOTAL_KEYS = ("params", "trainable_params", "non_trainable_params", "buffers", "macs", "flops", "activation_bytes",
-              "param_bytes")  # fmt: skip
+TOTAL_KEYS = ("params", "trainable_params", "non_trainable_params", "buffers", "unused_params", "unused_buffers", "macs",
+              "flops", "activation_bytes", "param_bytes")  # fmt: skip
 
 
 def row_schema() -> dict[str, Any]:
@@ -196,6 +196,29 @@ def net_schema() -> dict[str, Any]:
             "convention": {"type": "string"},
             "depth": {"type": ["integer", "null"], "minimum": 0, "description": "--depth, or null: every layer a row."},
             "layers": {"type": "array", "items": {"$ref": "#/$defs/row"}},
+            "outputs": {
+                "type": "array",
+                "description": "The network's outputs (outputs: in the spec; else the last layer's), each with its field.",
+                "items": {
+                    "type": "object",
+                    "properties": {"name": {"type": "string"}, "layer": {"type": "string"},
+                                   "shape": {"$ref": "#/$defs/shape"}, "receptive_field": True, "jump": True, "start": True},
+                    "required": ["name", "layer", "shape", "receptive_field", "jump", "start"],
+                    "additionalProperties": False,
+                    "allOf": [{"$ref": "#/$defs/field"}],
+                },
+            },
+            "unused": {
+                "type": "array",
+                "description": "Modules the forward never runs (unused: in the spec); the totals include their counts.",
+                "items": {
+                    "type": "object",
+                    "properties": {"module": {"type": "string"}, "params": {"$ref": "#/$defs/count"},
+                                   "buffers": {"$ref": "#/$defs/count"}},
+                    "required": ["module", "params", "buffers"],
+                    "additionalProperties": False,
+                },
+            },
             "total": {
                 "type": "object",
                 "properties": {key: {"$ref": "#/$defs/count"} for key in TOTAL_KEYS},
@@ -203,7 +226,8 @@ def net_schema() -> dict[str, Any]:
                 "additionalProperties": False,
             },
         },
-        "required": ["name", "input_shape", "output_shape", "batch", "dtype", "convention", "depth", "layers", "total"],
+        "required": ["name", "input_shape", "output_shape", "batch", "dtype", "convention", "depth", "layers", "outputs",
+                     "unused", "total"],
         "additionalProperties": False,
         "$defs": {**definitions(), "row": row_schema()},
     }

@@ -14,10 +14,10 @@ from typing import Any
 from convcalc.core.notation import per_dim_value
 from convcalc.errors import SpecError
 from convcalc.graph.model import NETWORK_INPUT
-from convcalc.ops.catalogue import OP_ARG_TYPES, SOURCES, canonical_op, normalise, spellings
+from convcalc.ops.catalogue import MERGES, OP_ARG_TYPES, SOURCES, canonical_op, normalise, spellings
 from convcalc.specfile.expressions import ExprError, substitute
 from convcalc.specfile.limits import MAX_BLOCK_DEPTH
-from convcalc.specfile.references import Named, NodeRef, Previous, Ref, Scope, ScopeOut
+from convcalc.specfile.references import BlockInputs, Named, NodeRef, Previous, Ref, Scope, ScopeOut
 from convcalc.specfile.validation import canonical_lines, did_you_mean, validate
 from convcalc.specfile.yamlnodes import Located, LocatedList, line_of
 
@@ -99,6 +99,8 @@ class Expander:
             raise self.fail(f"duplicate layer name {base!r}", key_lines.get("name", line), scope.prefix + base)
         layer_trainable = trainable and bool(common.get("trainable", True))
         sources = self.sources(common.get("from"), scope, position, key_lines.get("from", line), scope.prefix + base)
+        if isinstance(scope.input, BlockInputs) and (op_name in self.blocks or canonical_op(op_name) in MERGES):
+            sources = scope.input.spread(sources)
         rest = {key: value for key, value in args.items() if key not in LAYER_KEYS}
         instances = self.instances(base, template, rest, repeat, names, scope, key_lines.get("name", line), line)
         if template:
@@ -188,9 +190,7 @@ class Expander:
     ) -> Ref:  # fmt: skip
         block = self.blocks[block_name]
         defaults = block.get("args") or {}
-        if len(sources) > 1:
-            raise self.fail("a block takes one input", line, scope.prefix + instances[0][0])
-        previous: Ref = sources[0]
+        previous: Ref = sources[0] if len(sources) == 1 else BlockInputs(sources, line, scope.prefix + instances[0][0])
         for instance, given in instances:
             unknown = sorted(set(given) - set(defaults))
             if unknown:

@@ -97,6 +97,23 @@ def json_schema() -> dict[str, Any]:
                 },
             },
             "layers": layers | {"minItems": 1},
+            "outputs": {
+                "description": "The network's outputs: a list of layers (name, name[k], -1) or a mapping of names to layers.",
+                "anyOf": [
+                    {"type": "array", "minItems": 1, "items": {"type": ["string", "integer"]}},
+                    {"type": "object", "minProperties": 1, "additionalProperties": {"type": ["string", "integer"]}},
+                ],
+            },
+            "unused": {
+                "type": "object",
+                "description": "Modules the forward never runs: path -> their params and buffers (counted in the totals).",
+                "additionalProperties": {
+                    "type": "object",
+                    "properties": {"params": {"type": "integer", "minimum": 0}, "buffers": {"type": "integer", "minimum": 0}},
+                    "required": ["params"],
+                    "additionalProperties": False,
+                },
+            },
             "expect": {"type": "object", "description": "Expectations checked by convcalc check."},
         },
         "$defs": {"layer": layer, **bodies},

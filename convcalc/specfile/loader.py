@@ -11,13 +11,13 @@ from typing import Any
 
 from convcalc.core.notation import parse_shape
 from convcalc.errors import ConvCalcError, SpecError
-from convcalc.graph.model import NETWORK_INPUT, Network, Node
+from convcalc.graph.model import NETWORK_INPUT, Network, Node, Output, Unused
 from convcalc.ops.catalogue import canonical_op
 from convcalc.specfile.expansion import Expander, topological
 from convcalc.specfile.limits import check_layer_count, current_limit
 from convcalc.specfile.references import NodeRef, Scope
 from convcalc.specfile.validation import validate
-from convcalc.specfile.yamlnodes import Located, line_of, load_yaml
+from convcalc.specfile.yamlnodes import Located, LocatedList, line_of, load_yaml
 
 
 def build(data: Any, file: str | None = None, max_layers: int | None = None) -> Network:
@@ -70,7 +70,29 @@ def build(data: Any, file: str | None = None, max_layers: int | None = None) -> 
     expect_data = data.get("expect") if isinstance(data, dict) else None
     expect_lines = dict(expect_data.key_lines) if isinstance(expect_data, Located) else {}
     name = top.get("name") or (Path(file).stem if file else "network")
-    return Network(name, input_shape, nodes, file, expect, expect_lines, input_line)
+    outputs = declared_outputs(data, top, expander, root, position)
+    unused = tuple(Unused(module, counts["params"], counts.get("buffers", 0)) for module, counts in (top.get("unused") or {}).items())
+    return Network(name, input_shape, nodes, file, expect, expect_lines, input_line, outputs, unused)
+
+
+def declared_outputs(data: Any, top: dict[str, Any], expander: Expander, root: Scope, position: dict[int, int]) -> tuple[Output, ...]:
+    """``outputs:``, a list of references (each output named by its reference) or a mapping of names to references,
+    resolved like ``from:`` at the end of the top level (``-1`` is the last layer)."""
+    given = top.get("outputs")
+    if given is None:
+        return ()
+    raw = data["outputs"]
+    line = data.line_of("outputs") if isinstance(data, Located) else 0
+    pairs = list(given.items()) if isinstance(given, dict) else [(str(ref), ref) for ref in given]
+    outputs = []
+    for index, (name, ref) in enumerate(pairs):
+        at = raw.line_of(name) if isinstance(raw, Located) else raw.line_of(index) if isinstance(raw, LocatedList) else line
+        try:
+            node, pick = expander.named(ref, root, len(root.items), at, "").resolve(expander)
+        except SpecError as error:
+            raise SpecError("outputs: " + error.message.removeprefix("from: "), error.file, error.line) from None
+        outputs.append(Output(name, position[node] if node != NETWORK_INPUT else NETWORK_INPUT, pick, at))
+    return tuple(outputs)
 
 
 def check_and_build(data: Any, file: str | None = None, max_layers: int | None = None) -> Network:

@@ -57,6 +57,32 @@ class ScopeOut(Ref):
 
 
 @dataclass(eq=False)
+class BlockInputs(Ref):
+    """The inputs of a block instance given several (``from: [p3, p4, p5]``): inside, ``input[k]`` is the k-th;
+    ``input`` alone (or no ``from:`` on the first layer) gives all of them to an op of several inputs (concat, add)
+    or to a block, and is an error for any other op."""
+
+    refs: list[Ref]
+    line: int
+    block: str
+
+    def resolve(self, expander: Resolver) -> Source:
+        count = len(self.refs)
+        raise SpecError(f"from: block {self.block!r} has {count} inputs; pick one: input[0] to input[{count - 1}] "
+                        "(only an op of several inputs, like concat, takes them all)", expander.file, self.line, self.block)  # fmt: skip
+
+    def spread(self, sources: list[Ref]) -> list[Ref]:
+        """``sources`` with every reference to the whole input replaced by the inputs, in order."""
+        spread: list[Ref] = []
+        for source in sources:
+            whole = (isinstance(source, Named) and source.target == "input" and source.pick is None) or (
+                isinstance(source, Previous) and source.position == 0
+            )
+            spread += self.refs if whole else [source]
+        return spread
+
+
+@dataclass(eq=False)
 class Previous(Ref):
     scope: Scope
     position: int
@@ -75,6 +101,12 @@ class Named(Ref):
     pick: int | None = None  # ``from: name[k]``: output k of that layer
 
     def resolve(self, expander: Resolver) -> Source:
+        if self.target == "input" and self.pick is not None and isinstance(self.scope.input, BlockInputs):
+            inputs = self.scope.input.refs
+            if not -len(inputs) <= self.pick < len(inputs):
+                raise SpecError(f"from: input[{self.pick}]: the block has {len(inputs)} inputs (input[0] to "
+                                f"input[{len(inputs) - 1}])", expander.file, self.line, self.layer)  # fmt: skip
+            return inputs[self.pick].resolve(expander)
         index, inner = self.target_source(expander)
         if self.pick is None:
             return index, inner

@@ -21,7 +21,7 @@ from typing_extensions import TypedDict  # pydantic needs this TypedDict before 
 
 from convcalc.ops.catalogue import OP_ARG_TYPES
 from convcalc.specfile import schema_layout, schema_ops
-from convcalc.specfile.schema_types import FORBID, PosInt
+from convcalc.specfile.schema_types import FORBID, NonNegInt, PosInt
 
 _ARG_TYPES = vars(schema_ops) | vars(schema_layout)
 OP_ARGS: dict[str, type] = {op: _ARG_TYPES[name] for op, name in OP_ARG_TYPES.items()}
@@ -35,8 +35,20 @@ class BlockDef(TypedDict):
     layers: list[Any]
 
 
+class UnusedModule(TypedDict):
+    """A module the forward never runs (an auxiliary head): its parameters and buffers, counted in the totals."""
+
+    __pydantic_config__ = FORBID  # type: ignore[misc]
+    params: NonNegInt
+    buffers: NotRequired[NonNegInt]
+
+
+OutputRef = Union[str, int]  # a layer's name, ``name[k]`` or a negative index, as ``from:`` takes
+
+
 class NetSpec(TypedDict):
-    """A network: its input shape and layers, with optional reusable blocks and expectations."""
+    """A network: its input shape and layers, with optional reusable blocks, outputs, unused modules and
+    expectations."""
 
     __pydantic_config__ = FORBID  # type: ignore[misc]
     name: NotRequired[str]
@@ -44,6 +56,8 @@ class NetSpec(TypedDict):
     input: Union[PosInt, str, list[PosInt]]
     blocks: NotRequired[dict[str, BlockDef]]
     layers: Annotated[list[Any], Field(min_length=1)]
+    outputs: NotRequired[Union[Annotated[list[OutputRef], Field(min_length=1)], Annotated[dict[str, OutputRef], Field(min_length=1)]]]
+    unused: NotRequired[dict[str, UnusedModule]]
     expect: NotRequired[dict[str, Any]]
 
 
