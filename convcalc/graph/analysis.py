@@ -63,6 +63,7 @@ class NetOutput:
     layer: str
     shape: Shape
     field: Field | None
+    source: tuple[int, int] = dataclass_field(default=(NETWORK_INPUT, 0), compare=False)  # (node, output index)
 
 
 @dataclass(frozen=True)
@@ -270,7 +271,7 @@ def network_outputs(network: Network, rows: Sequence[Row], input_field: Field | 
     found: list[NetOutput] = []
     for output in network.outputs:
         if output.node == NETWORK_INPUT:
-            found.append(NetOutput(output.name, "input", network.input_shape, input_field))
+            found.append(NetOutput(output.name, "input", network.input_shape, input_field, (NETWORK_INPUT, 0)))
             continue
         row = rows[output.node]
         shapes = row.output_shapes or (row.output_shape,)
@@ -283,7 +284,7 @@ def network_outputs(network: Network, rows: Sequence[Row], input_field: Field | 
             several = len(shapes) > 1
             name = output.name if not several or output.pick is not None else f"{output.name}[{pick}]"
             layer = f"{row.name}[{pick % len(shapes)}]" if several else row.name
-            found.append(NetOutput(name, layer, shapes[pick], fields[pick]))
+            found.append(NetOutput(name, layer, shapes[pick], fields[pick], (output.node, pick % len(shapes))))
     return tuple(found)
 
 

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from convcalc import __version__
 from convcalc.core.notation import format_shape
 from convcalc.errors import ConvCalcError
-from convcalc.graph.analysis import Report, Row, analyze
+from convcalc.graph.analysis import NetOutput, Report, Row, analyze
 from convcalc.graph.model import NETWORK_INPUT, Network
 from convcalc.io.torch_forward import CALL_CODE, merge_expression, param_expression
 from convcalc.io.torch_modules import FORWARD_OPS, _flatten_wrapped, module_code
@@ -66,8 +66,11 @@ def init_lines(steps: Sequence[Row], codes: dict[int, str], paths: dict[str, str
     return lines
 
 
-def forward_lines(steps: Sequence[Row], codes: dict[int, str], paths: dict[str, str]) -> list[str]:
-    """``forward``'s body: one assignment per layer, then the return."""
+def forward_lines(
+    steps: Sequence[Row], codes: dict[int, str], paths: dict[str, str], outputs: Sequence[NetOutput] = ()
+) -> list[str]:
+    """``forward``'s body: one assignment per layer, then the return: the last layer's output, or the declared
+    ``outputs:`` as a tuple in their order (their names in ``OUTPUTS``)."""
     taken = set(TAKEN_VARIABLES)
     variables: dict[tuple[int, int], str] = {(NETWORK_INPUT, 0): "x"}  # (node, output) -> expression
     lines = []
@@ -88,8 +91,13 @@ def forward_lines(steps: Sequence[Row], codes: dict[int, str], paths: dict[str, 
         else:
             expression = f"{accessor(paths[node.name])}({inputs[0]})"
         lines.append(f"{target} = {expression}")
-    last = variables[steps[-1].node.index, 0] if steps else "x"
-    lines.append(f"return {last.split('[')[0]}")  # a split's tuple whole
+    if len(outputs) > 1:
+        lines.append(f"return ({', '.join(variables[output.source] for output in outputs)})")
+    elif outputs:
+        lines.append(f"return {variables[outputs[0].source]}")
+    else:
+        last = variables[steps[-1].node.index, 0] if steps else "x"
+        lines.append(f"return {last.split('[')[0]}")  # a split's tuple whole
     return lines
 
 
@@ -137,6 +145,7 @@ def export_torch(source: Network | Report) -> str:
     renamed = {name: path for name, path in paths.items() if name != path}
     channels_first = (network.input_shape[-1], *network.input_shape[:-1])
     name = class_name(network.name)
+    several = len(network.outputs) > 1
     lines = [
         docstring(header(network, renamed)),
         "",
@@ -150,16 +159,19 @@ def export_torch(source: Network | Report) -> str:
         "        super().__init__()",
         *(f"        {line}" for line in init_lines(steps, codes, paths)),
         "",
-        "    def forward(self, x: torch.Tensor) -> torch.Tensor:",
-        *(f"        {line}" for line in forward_lines(steps, codes, paths)),
+        f"    def forward(self, x: torch.Tensor) -> {'tuple[torch.Tensor, ...]' if several else 'torch.Tensor'}:",
+        *(f"        {line}" for line in forward_lines(steps, codes, paths, network.outputs)),
         "",
         "",
         f"INPUT_SHAPE = (1, {', '.join(map(str, channels_first))})",
+        *([f"OUTPUTS = ({''.join(repr(output.name) + ', ' for output in network.outputs).rstrip()})  # forward's tuple, in order"]
+          if several else []),  # fmt: skip
         "",
         "",
         'if __name__ == "__main__":',
         f"    model = {name}()",
-        "    print(model(torch.randn(*INPUT_SHAPE)).shape)",
+        *(["    for name, output in zip(OUTPUTS, model(torch.randn(*INPUT_SHAPE))):", "        print(name, output.shape)"]
+          if several else ["    print(model(torch.randn(*INPUT_SHAPE)).shape)"]),  # fmt: skip
         "",
     ]
     return checked("\n".join(lines))

@@ -97,7 +97,7 @@ def verify_layers(report: Report) -> tuple[list[Difference], int]:
     handles = [layers[row.name].register_forward_hook(_recorder(shapes, row.name, works_channels_last(row))) for row in rows]
     spatial, channels = report.input_shape[:-1], report.input_shape[-1]
     with torch_errors("run"), torch.no_grad():
-        model(torch.empty(1, channels, *spatial, device="meta"))
+        returned = model(torch.empty(1, channels, *spatial, device="meta"))
     for handle in handles:
         handle.remove()
     differences = []
@@ -110,10 +110,23 @@ def verify_layers(report: Report) -> tuple[list[Difference], int]:
         params = sum(p.numel() for p in module.parameters())
         if params != row.params:
             differences.append(Difference(row.name, "params", f"{row.params:,}", f"{params:,}"))
-    total = sum(p.numel() for p in model.parameters())
-    if total != report.params:
-        differences.append(Difference("(total)", "params", f"{report.params:,}", f"{total:,}"))
+    differences += output_differences(report, returned)
+    total, expected = sum(p.numel() for p in model.parameters()), report.params - report.unused_params  # unused: not built
+    if total != expected:
+        differences.append(Difference("(total)", "params", f"{expected:,}", f"{total:,}"))
     return differences, len(rows)
+
+
+def output_differences(report: Report, returned: Any) -> list[Difference]:
+    """The declared outputs (``outputs:``; the forward returns them as a tuple) against what the module returned."""
+    if len(report.outputs) < 2:
+        return []
+    differences = []
+    for output, tensor in zip(report.outputs, returned):
+        shape = channels_last(tuple(tensor.shape))
+        if shape != output.shape:
+            differences.append(Difference(f"(output {output.name})", "output shape", _shape(output.shape), _shape(shape)))
+    return differences
 
 
 def _recorder(shapes: dict[str, Shape], name: str, channels_last_module: bool) -> Any:

@@ -310,3 +310,42 @@ def test_exported_code_runs_as_is_and_imports_only_torch(tmp_path: Path) -> None
     run = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert "torch.Size([1, 10])" in run.stdout
+
+
+SEVERAL = """input: 8x8x4
+blocks:
+  head:
+    layers:
+      - conv: {out: 2, k: 1, from: "input[0]", name: a}
+      - conv: {out: 3, k: 3, s: 2, p: 1, from: "input[1]", name: b}
+layers:
+  - conv: {out: 5, k: 3, p: 1, name: x}
+  - chunk: {chunks: 2, name: parts}
+  - head: {from: ["parts[0]", x], name: h}
+outputs: {small: h, first: "parts[0]", stem: x}
+unused: {aux: {params: 7}}
+"""
+
+
+@pytest.mark.torch
+def test_declared_outputs_are_returned_as_a_tuple_in_order() -> None:
+    torch = pytest.importorskip("torch")
+    namespace: dict[str, Any] = {}
+    exec(compile(export_torch(load_text(SEVERAL, "several.yaml")), "several.py", "exec"), namespace)  # our own output
+    model = namespace["Several"]()
+    returned = model(torch.zeros(1, 4, 8, 8))
+    # h is b: 3x3 stride 2 pad 1 on 8x8 -> 4x4, 3 channels; parts[0] is chunk 3 of 5 channels; x is 5 channels
+    assert [tuple(t.shape) for t in returned] == [(1, 3, 4, 4), (1, 3, 8, 8), (1, 5, 8, 8)]
+    assert namespace["OUTPUTS"] == ("small", "first", "stem")
+    # the module holds what runs: conv x (4*9*5 + 5), conv a (3*2 + 2), conv b (5*9*3 + 3); not the unused 7
+    assert sum(p.numel() for p in model.parameters()) == 185 + 8 + 138
+
+
+@pytest.mark.torch
+def test_verify_checks_every_declared_output(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    path = tmp_path / "several.yaml"
+    path.write_text(SEVERAL)
+    result = cli("net", str(path), "--verify")
+    assert result.exit_code == 0, result.output
+    assert "PyTorch agrees" in result.stdout  # the unused 7 are not built, and not a difference
