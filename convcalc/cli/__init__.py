@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from convcalc import __version__
-from convcalc.cli import bridge_commands, check_command, info_commands, layer_command, net_command
+from convcalc.cli import bridge_commands, check_command, info_commands, layer_command, net_command, solve_command
 from convcalc.cli.entry import main
 
 __all__ = ["app", "main"]
@@ -48,3 +48,4 @@ app.command(epilog=info_commands.OPS_EPILOG)(info_commands.ops)
 app.command(epilog=info_commands.ZOO_EPILOG)(info_commands.zoo)
 app.command(epilog=info_commands.SCHEMA_EPILOG)(info_commands.schema)
 app.command(epilog=check_command.EPILOG)(check_command.check)
+app.command(epilog=solve_command.EPILOG)(solve_command.solve)

@@ -56,3 +56,19 @@ class DType(StrEnum):
     UINT8 = "uint8"
     INT16 = "int16"
     INT32 = "int32"
+
+
+class SolveFormat(StrEnum):
+    """--format of `solve`."""
+
+    TABLE = "table"
+    JSON = "json"
+
+
+class SolveOp(StrEnum):
+    """--op of `solve`: the windows it can solve (``core.solve.OPS``; a test keeps them equal)."""
+
+    CONV = "conv"
+    DECONV = "deconv"
+    MAXPOOL = "maxpool"
+    AVGPOOL = "avgpool"
