@@ -68,8 +68,8 @@ def resolve_spec(spec: str) -> str:
     return found
 
 
-def write_or_print(text: str, output: str | None) -> None:
-    """``-o FILE``: write there and say so on stderr; otherwise stdout."""
+def write_or_print(text: str, output: str | None, flag: str = "-o") -> None:
+    """``-o FILE`` (or ``flag FILE``, e.g. ``--draw``): write there and say so on stderr; otherwise stdout."""
     if output is None:
         sys.stdout.write(text)
         return
@@ -77,5 +77,5 @@ def write_or_print(text: str, output: str | None) -> None:
         with open(output, "w", encoding="utf-8") as handle:
             handle.write(text)
     except OSError as error:
-        fail(f"-o: cannot write {output}: {error.strerror or error}")
+        fail(f"{flag}: cannot write {output}: {error.strerror or error}")
     print(f"wrote {output}", file=sys.stderr)

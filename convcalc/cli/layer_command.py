@@ -6,7 +6,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from convcalc.cli.common import CONVENTION, run_core, warn_channels_first
+from convcalc.cli.common import CONVENTION, fail, run_core, warn_channels_first, write_or_print
 from convcalc.report.formats import Convention, Format
 
 EPILOG = "Example: convcalc layer --in 640x640x3 --k 3x5 --s 1x2 --p 2 --out 5 --explain\n\n" + CONVENTION
@@ -47,6 +47,8 @@ def layer(
     explain: Annotated[bool, typer.Option("--explain", help="Show every formula with your numbers, step by step.")] = False,
     convention: Annotated[Convention, typer.Option("--convention", help="Count MACs as convcalc (default), torchinfo, fvcore, ptflops or thop does.")] = Convention.CONVCALC,
     warnings: Annotated[bool, typer.Option("--warnings", help="Every warning in full on stderr (default: input pixels that no window reads make one summary line).")] = False,
+    draw: Annotated[Optional[str], typer.Option("--draw", help="Also write the sliding window to FILE.svg, animated (conv, deconv, pooling; 1-D or 2-D).", metavar="FILE")] = None,
+    frames: Annotated[bool, typer.Option("--frames", help="With --draw: a static filmstrip, one panel per output position, instead of the animation.")] = False,
 ) -> None:
     """Output shape, parameters, MACs/FLOPs and receptive field of one layer."""
     from convcalc.ops.layer_options import layer_from_options
@@ -55,9 +57,15 @@ def layer(
         "out": out, "k": k, "s": s, "p": p, "d": d, "g": g, "output_padding": output_padding,
         "ceil": ceil or None, "bias": False if no_bias else None,
     }  # fmt: skip
+    if frames and draw is None:
+        fail("--frames: draws the filmstrip of --draw FILE.svg; give --draw too")
     result = run_core(lambda: layer_from_options(op, in_, options, batch))
     if result.op != "linear":
         warn_channels_first(result.input_shape, "--in")
+    if draw is not None:  # drawn and written first: a layer it cannot draw, or a file it cannot write, prints nothing
+        from convcalc.report.draw_window import draw_window
+
+        write_or_print(run_core(lambda: draw_window(result, frames)), draw, "--draw")
     if convention != "convcalc":
         from convcalc.conventions.counting import layer_with_convention
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from convcalc.cli.common import CONVENTION, MAX_LAYERS_HELP, resolve_spec, run_core, warn_channels_first
+from convcalc.cli.common import CONVENTION, MAX_LAYERS_HELP, resolve_spec, run_core, warn_channels_first, write_or_print
 from convcalc.cli.net_modes import refuse_ignored_flags
 from convcalc.report.formats import Convention, DType, NetFormat
 
@@ -25,7 +25,7 @@ def net(
     batch: Annotated[Optional[str], typer.Option("--batch", help="Batch size; multiplies MACs, FLOPs and activations.", show_default="1")] = None,
     input: Annotated[Optional[str], typer.Option("--input", "--in", help="Override the spec's input shape (e.g. 64x64x3); same rank as the spec's.")] = None,
     depth: Annotated[Optional[str], typer.Option("--depth", help="Fold blocks nested deeper than this (0: one row per block).")] = None,
-    format: Annotated[NetFormat, typer.Option("--format", help="table, json, markdown or csv.")] = NetFormat.TABLE,
+    format: Annotated[NetFormat, typer.Option("--format", help="table, json, markdown, csv or html (one self-contained page).")] = NetFormat.TABLE,
     dtype: Annotated[Optional[DType], typer.Option("--dtype", help="Element type for memory: float32, float16, bfloat16, int8, ...", show_default="float32")] = None,
     explain: Annotated[Optional[str], typer.Option("--explain", help="Show the backward receptive-field recursion from LAYER to the input.", metavar="LAYER")] = None,
     verify: Annotated[bool, typer.Option("--verify", help="Build the spec in PyTorch (meta device) and compare every layer's shape and params; exit 1 on a difference.")] = False,
@@ -33,6 +33,7 @@ def net(
     compare: Annotated[bool, typer.Option("--compare", help="Every convention's total, its ratio to convcalc's, and a breakdown by category.")] = False,
     warnings: Annotated[bool, typer.Option("--warnings", help="Every layer's warnings in full on stderr (default: layers whose stride skips input pixels make one summary line).")] = False,
     max_layers: Annotated[Optional[str], typer.Option("--max-layers", help=MAX_LAYERS_HELP, show_default="1,000,000")] = None,
+    draw: Annotated[Optional[str], typer.Option("--draw", help="Also write a picture to FILE.svg: the network diagram (folded by --depth), or with --explain the layer's receptive field.", metavar="FILE")] = None,
 ) -> None:
     """Per-layer table of a network spec: shapes, params, MACs, receptive field and jump, and totals."""
     from convcalc.run import analyze_spec, layer_index
@@ -41,6 +42,7 @@ def net(
     given = {
         "--explain": explain is not None, "--verify": verify, "--convention": convention != "convcalc",
         "--depth": depth is not None, "--batch": batch is not None, "--dtype": dtype is not None,
+        "--draw": draw is not None,
     }  # fmt: skip
     refuse_ignored_flags(mode, given, format)
     path = resolve_spec(spec)
@@ -58,8 +60,17 @@ def net(
         from convcalc.report.backward import explain_output
 
         target = run_core(lambda: layer_index(run.graph, explain, path))
-        print(explain_output(format, run.report, run_core(lambda: backward_recursion(run.report, target))))
+        recursion = run_core(lambda: backward_recursion(run.report, target))
+        if draw is not None:  # written first: a file it cannot write prints nothing
+            from convcalc.report.draw_field import draw_field
+
+            write_or_print(run_core(lambda: draw_field(run.report, target, recursion)), draw, "--draw")
+        print(explain_output(format, run.report, recursion))
     else:
+        if draw is not None:
+            from convcalc.report.draw_network import draw_network
+
+            write_or_print(run_core(lambda: draw_network(run.report, run.depth)), draw, "--draw")
         print_net(format, run.report, run.depth, warnings)
 
 
@@ -95,6 +106,10 @@ def print_net(format: str, report: Report, depth: int | None, warnings: bool) ->
         print(markdown.net_markdown(report, depth))
     elif format == "csv":
         print(csv_output.net_csv(report, depth))
+    elif format == "html":
+        from convcalc.report.html_output import net_html
+
+        print(net_html(report, depth), end="")
     else:
         net_table.print_net_table(report, depth)
     if format != "json" or warnings:  # JSON carries its warnings in every row

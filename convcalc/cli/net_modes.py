@@ -10,8 +10,8 @@ NET_FORMATS = tuple(NetFormat)
 
 # What each mode of `net` does not show, so that a flag for it would be silently ignored: refused instead.
 NET_MODES_IGNORE = {
-    "--compare": ("--explain", "--verify", "--convention", "--depth", "--dtype"),
-    "--verify": ("--explain", "--convention", "--depth", "--batch", "--dtype"),
+    "--compare": ("--explain", "--verify", "--convention", "--depth", "--dtype", "--draw"),
+    "--verify": ("--explain", "--convention", "--depth", "--batch", "--dtype", "--draw"),
     "--explain": ("--convention", "--depth", "--batch", "--dtype"),
 }
 NET_MODES_SHOW = {
@@ -19,7 +19,11 @@ NET_MODES_SHOW = {
     "--verify": "output shapes and params",
     "--explain": "a receptive field",
 }
-NET_MODES_FORMATS = {"--explain": ("table", "json", "markdown")}
+NET_MODES_FORMATS = {
+    "--explain": ("table", "json", "markdown"),
+    "--compare": tuple(f for f in NET_FORMATS if f != "html"),  # the HTML page is the per-layer report's
+    "--verify": tuple(f for f in NET_FORMATS if f != "html"),
+}
 
 
 def refuse_ignored_flags(mode: str | None, given: dict[str, bool], format: str) -> None:

@@ -18,12 +18,13 @@ class Format(StrEnum):
 
 
 class NetFormat(StrEnum):
-    """--format of `net` (its --explain writes all but csv)."""
+    """--format of `net` (its --explain writes table, json and markdown; --compare and --verify all but html)."""
 
     TABLE = "table"
     JSON = "json"
     MARKDOWN = "markdown"
     CSV = "csv"
+    HTML = "html"
 
 
 class CheckFormat(StrEnum):

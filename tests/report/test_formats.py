@@ -16,7 +16,7 @@ from convcalc.report.verify_output import VERIFY_FORMATS
 def test_the_choices_are_the_library_s_names():
     assert list(Convention) == list(TOOLS)
     assert list(DType) == list(DTYPE_BYTES)
-    assert list(NetFormat) == list(COMPARE_FORMATS) == list(VERIFY_FORMATS)
+    assert [f for f in NetFormat if f != "html"] == list(COMPARE_FORMATS) == list(VERIFY_FORMATS)  # html: net only
     assert set(Format) < set(NetFormat)
     assert Format.JSON == "json" and f"{Convention.THOP}" == "thop"
 
@@ -39,5 +39,5 @@ def test_a_bad_choice_is_one_line_naming_the_option_and_the_choices(args, option
 
 
 def test_the_choices_show_in_the_help():
-    assert "<table|json|markdown|csv>" in cli("net", "--help").stdout
+    assert "<table|json|markdown|csv|html>" in cli("net", "--help").stdout
     assert "<convcalc|torchinfo|fvcore|ptflops|thop>" in cli("layer", "--help").stdout
