@@ -1,13 +1,14 @@
 """Where an imported network repeats itself: module scopes, which of them become block instances, and the blocks.
 
 A *scope* is a dotted prefix of layer names (``layer3.2`` for ``layer3.2.conv1``), the layers of one module. A scope
-can be a block instance when its layers are contiguous in the flat order, read at most one tensor from outside it
-(the block's ``input``) and no layer is named like the scope itself. Scopes of one class (``classes``; scopes of no
-known class are grouped by their height in the scope tree) whose bodies align, item for item by local name with
-the same ops and wiring, form a *cluster*: one block, its differing values (arguments, ``from:``, presence) turned
-into block arguments. A cluster becomes a block when writing it once costs fewer lines than inlining its members;
-otherwise its members' layers stay in their parent. Classes are decided innermost first, so a body holds only
-decided children.
+can be a block instance when its layers are contiguous in the flat order and no layer is named like the scope
+itself; the tensors it reads from outside are the instance's inputs (``from: [a, b]``; inside, ``input[k]``, or
+``input`` for all of them in order). Scopes of one class (``classes``; scopes of no known class are grouped by their
+height in the scope tree) whose bodies align, item for item by local name with the same ops and wiring, form a
+*cluster*: one block, its differing values (arguments, ``from:``, presence) turned into block arguments; members
+may differ by any number of instances of a child block that all of them hold (a dense block's later layers). A
+cluster becomes a block when writing it once costs fewer lines than inlining its members; otherwise its members'
+layers stay in their parent. Classes are decided innermost first, so a body holds only decided children.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 from convcalc.frontends.flat import FlatLayer, FlatNetwork
 from convcalc.frontends.spec_values import ABSENT, ArgNamer, identifier, same_value, value_key
+from convcalc.ops.catalogue import MERGES
 
 # arguments whose absence means this value: instances that write them and instances that do not still align
 DEFAULTS: dict[str, dict[str, Any]] = {
@@ -62,10 +64,11 @@ class OpItem:
 
     def key(self) -> tuple[Any, ...]:
         """What aligns items of two members: the local name (a spec's default name ``relu_7`` as ``relu_#``: it
-        counts positions), the op, the arguments' names, the number of inputs."""
+        counts positions), the op, the arguments' names, the number of inputs (for a merge: one, or several)."""
         local = self.layer.op + "_#" if re.fullmatch(re.escape(self.layer.op) + r"_[0-9]+", self.local) else self.local
         required = sorted(key for key in self.layer.args if key not in DEFAULTS.get(self.layer.op, {}))
-        return ("op", local, self.layer.op, tuple(required), len(self.refs))
+        arity = min(len(self.refs), 2) if self.layer.op in MERGES else len(self.refs)
+        return ("op", local, self.layer.op, tuple(required), arity)
 
 
 @dataclass
@@ -80,7 +83,7 @@ class InstanceItem:
     output: str
 
     def key(self) -> tuple[Any, ...]:
-        return ("block", self.local, id(self.member.cluster))
+        return ("block", self.local, id(self.member.cluster), len(self.refs))
 
 
 Item = OpItem | InstanceItem
@@ -129,8 +132,10 @@ class Cluster:
                 keys.append(self.keys[i + t])
                 rows.append(self.rows[i + t] + [member.body[j + t]])
             a, b = i + size, j + size
-        conditional = sum(1 for row in rows if None in row)
-        if conditional > max(2, (len(rows) - conditional) // 3):
+        common = [row for row in rows if None not in row]
+        common_blocks = {id(item.member.cluster) for row in common for item in row if isinstance(item, InstanceItem)}
+        loose = sum(1 for row in rows if None in row and not more_of_the_same(row, common_blocks))
+        if loose > max(2, len(common) // 3):
             return False
         self.keys, self.rows = keys, rows
         self.members.append(member)
@@ -141,6 +146,11 @@ class Cluster:
         instances of one block may become one ``repeat``)."""
         inline = sum(inline_lines(member.body) for member in self.members)
         return len(self.members) >= 2 and len(self.rows) + 3 + len(self.members) < inline
+
+
+def more_of_the_same(row: list[Item | None], blocks: set[int]) -> bool:
+    """A conditional row of instances of a child block that every member has (a dense block's later layers)."""
+    return all(isinstance(item, InstanceItem) and id(item.member.cluster) in blocks for item in row if item is not None)
 
 
 def inline_lines(body: list[Item]) -> int:
@@ -186,7 +196,7 @@ class BlockFinder:
         for scope in self.scopes.values():
             contiguous = scope.last - scope.first + 1 == scope.count
             plain = not any(char in scope.path for char in "$[]")
-            scope.valid = scope.valid and contiguous and plain and len(scope.inputs) <= 1 and scope.path not in names
+            scope.valid = scope.valid and contiguous and plain and scope.path not in names
 
 
     def find(self) -> list[Cluster]:
@@ -240,7 +250,7 @@ class BlockFinder:
     def decide(self, cls: str, scopes: list[ScopeInfo]) -> None:
         clusters: list[Cluster] = []
         for scope in scopes:
-            member = Member(scope, self.body(scope.path, scope.first, scope.last, scope.inputs[0] if scope.inputs else None))
+            member = Member(scope, self.body(scope.path, scope.first, scope.last, tuple(scope.inputs)))
             if not any(cluster.try_add(member) for cluster in clusters):
                 clusters.append(Cluster(cls, [item.key() for item in member.body], [[item] for item in member.body], [member]))
         for cluster in clusters:
@@ -251,41 +261,53 @@ class BlockFinder:
                     member.cluster = cluster
                     self.promoted[member.scope.path] = member
 
-    def body(self, path: str, first: int, last: int, source: str | None) -> list[Item]:
-        """The items of a scope (the root: path ""), each promoted descendant one instance item."""
+    def body(self, path: str, first: int, last: int, sources: tuple[str, ...]) -> list[Item]:
+        """The items of a scope (the root: path "") whose outside inputs are ``sources``, each promoted descendant
+        one instance item. An item is implicit (no ``from:``) when it reads the previous item's output, or, first
+        in the scope, exactly the scope's inputs in order (a block's ``input``: all of them)."""
         depth = path.count(".") + 1 if path else 0
         items: list[Item] = []
-        previous = source if source is not None else "input"
+        previous: tuple[str, ...] = sources if path else ("input",)
+        outputs: dict[str, str] = {}  # the output tensor of each instance in this body -> the instance's local name
         index = first
         while index <= last:
             child = next((self.promoted[p] for p in self.chains[index][depth:] if p in self.promoted), None)
             if child is not None:
                 scope = child.scope
-                outside = scope.inputs[0] if scope.inputs else None
                 output = self.layers[scope.last].name
-                refs = (self.local_ref(outside, path, source),) if outside is not None else ()
-                implicit = outside is None or outside == previous
-                items.append(InstanceItem(child, self.local(scope.path, path), refs, implicit, output))
+                refs = self.local_refs(tuple(scope.inputs), path, sources, outputs)
+                implicit = not scope.inputs or tuple(scope.inputs) == previous
+                local = self.local(scope.path, path)
+                items.append(InstanceItem(child, local, refs, implicit, output))
+                outputs[output] = local
                 index = scope.last + 1
             else:
                 layer = self.layers[index]
-                refs = tuple(self.local_ref(tensor, path, source) for tensor in layer.inputs)
-                implicit = layer.inputs == (previous,)
+                refs = self.local_refs(layer.inputs, path, sources, outputs)
+                implicit = layer.inputs == previous
                 items.append(OpItem(layer, self.local(layer.name, path), refs, implicit))
                 output = layer.name
                 index += 1
-            previous = output
+            previous = (output,)
         return items
 
     @staticmethod
     def local(name: str, path: str) -> str:
         return name[len(path) + 1:] if path else name
 
-    def local_ref(self, tensor: str, path: str, source: str | None) -> str:
-        """A tensor as written inside the scope ``path`` whose input is ``source``."""
-        if path and tensor == source:
-            return "input"
+    def local_refs(self, tensors: tuple[str, ...], path: str, sources: tuple[str, ...], outputs: dict[str, str]) -> tuple[str, ...]:
+        """Tensors as written inside the scope ``path`` whose inputs are ``sources``: ``input`` alone for all of
+        them in order (or the one), ``input[k]`` for the k-th of several, an instance's name for its output."""
+        if path and len(sources) > 1 and tensors == sources:
+            return ("input",)
+        return tuple(self.local_ref(tensor, path, sources, outputs) for tensor in tensors)
+
+    def local_ref(self, tensor: str, path: str, sources: tuple[str, ...], outputs: dict[str, str]) -> str:
+        if path and tensor in sources:
+            return "input" if len(sources) == 1 else f"input[{sources.index(tensor)}]"
         name, pick = split_pick(tensor)
+        if name in outputs:
+            return outputs[name] + pick
         return self.local(name, path) + pick if name != "input" else tensor
 
     def finalise(self, cluster: Cluster) -> None:
@@ -305,7 +327,10 @@ class BlockFinder:
                 if key in default and all(value is ABSENT or same_value(value, default[key]) for value in vector):
                     continue  # the default value, written by some members only
                 fields[key] = namer.express(vector, identifier(key), fallback=identifier(f"{key}_{first.local}"))
-            if not all(item.implicit for item in present):
+            if not all(item.implicit for item in present) and len({len(item.refs) for item in present}) > 1:
+                vector = [list(item.refs) if item is not None else ABSENT for item in row]  # a merge of more or fewer
+                fields[("from", "all")] = namer.express(vector, identifier(f"from_{first.local}"))
+            elif not all(item.implicit for item in present):
                 for position in range(len(first.refs)):
                     vector = [item.refs[position] if item is not None else ABSENT for item in row]
                     hint = identifier(f"from_{first.local}")

@@ -100,6 +100,8 @@ class ArgNamer:
 
     def derived(self, vector: list[Any], present: list[Any]) -> Expr | None:
         flags = [name for name, values in self.args.items() if all(isinstance(value, bool) for value in values)]
+        if all(isinstance(value, list) for value in present):
+            return self.flagged_list(vector, flags)
         if all(isinstance(value, bool) for value in present):
             for name in flags:
                 if self.fits(vector, name, lambda value, arg: value is (not arg)):
@@ -131,6 +133,30 @@ class ArgNamer:
                 if yes is not None and no is not None:
                     return Expr(f"${{{yes} if {name} else {no}}}")
         return None
+
+    def flagged_list(self, vector: list[Any], flags: list[str]) -> Expr | None:
+        """Lists that are prefixes of the longest, each further stretch present where a boolean argument is true:
+        ``${['input', 'a'] + (['b', 'c'] if with_b else [])}`` (a dense block's concat of all its layers)."""
+        longest = max((value for value in vector if value is not ABSENT), key=len)
+        if any(value is not ABSENT and value != longest[: len(value)] for value in vector):
+            return None
+        stretches: list[tuple[list[Any], str | None]] = []
+        for position, item in enumerate(longest):
+            presence = [ABSENT if value is ABSENT else position < len(value) for value in vector]
+            flag = None
+            if not all(value is ABSENT or value for value in presence):
+                flag = next((name for name in flags if self.fits(presence, name, lambda value, arg: value is arg)), None)
+                if flag is None:
+                    return None
+            if stretches and stretches[-1][1] == flag:
+                stretches[-1][0].append(item)
+            else:
+                stretches.append(([item], flag))
+        parts = [literal(items) if flag is None else f"({literal(items)} if {flag} else [])" for items, flag in stretches]
+        if any(part is None for part in parts) or stretches[0][1] is not None:
+            return None
+        text = "${" + " + ".join(parts) + "}"  # type: ignore[arg-type]
+        return Expr(text) if len(text) < 1000 else None
 
     def fits(self, vector: list[Any], name: str, relation: Any) -> bool:
         """Every value known in both ``vector`` and argument ``name`` is in ``relation`` to it."""

@@ -124,9 +124,11 @@ class Writer:
             op = child.name
             written += [(key, fields[key]) for key in child.defaults
                         if isinstance(fields[key], Expr) or not same_value(fields[key], child.defaults[key])]  # fmt: skip
-        sources = [fields[key] for key in sorted(key for key in fields if isinstance(key, tuple))]
-        if sources:
-            written.append(("from", sources if isinstance(first, OpItem) and len(first.layer.inputs) > 1 else sources[0]))
+        sources = [fields[key] for key in sorted(key for key in fields if isinstance(key, tuple) and key[1] != "all")]
+        if ("from", "all") in fields:
+            written.append(("from", fields[("from", "all")]))
+        elif sources:
+            written.append(("from", sources if len(sources) > 1 else sources[0]))
         if fields["name"] is not None:
             written.append(("name", fields["name"]))
         if "if" in fields:
@@ -134,7 +136,7 @@ class Writer:
         return op, written
 
     def root_rows(self) -> list[tuple[str, list[tuple[str, Any]]]]:
-        items = self.finder.body("", 0, len(self.flat.layers) - 1, None)
+        items = self.finder.body("", 0, len(self.flat.layers) - 1, ())
         names = {item.local for item in items if isinstance(item, OpItem)}
         rows: list[tuple[str, list[tuple[str, Any]]]] = []
         index = 0
@@ -182,7 +184,8 @@ def run_fields(items: list[Item], taken: set[str]) -> tuple[str, list[tuple[str,
         if isinstance(value, Expr) or not same_value(value, default):
             fields.append((arg, value))
     if not first.implicit:  # type: ignore[union-attr]
-        fields.append(("from", first.refs[0]))  # type: ignore[union-attr]
+        refs = first.refs  # type: ignore[union-attr]
+        fields.append(("from", list(refs) if len(refs) > 1 else refs[0]))
     if len(copies) == 1:
         return cluster.name, fields + [("name", copies[0].local)]
     name = copy_names([copy.local for copy in copies], taken)

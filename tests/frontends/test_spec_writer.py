@@ -134,6 +134,94 @@ def test_densenet_like_concatenations() -> None:
     assert len(text.splitlines()) < 25
 
 
+def torchvision_densenet_like(sizes: tuple[int, ...] = (3, 5, 4, 5)) -> FlatNetwork:
+    """DenseNet as torchvision's forward runs it: each dense layer concatenates *every* earlier feature map of its
+    block (the block's input and each earlier layer's new channels) first, so it reads several tensors from outside;
+    the block ends with the concatenation of all of them."""
+    net = Net((32, 32, 3))
+    net.add("features.conv0", "conv", {"out": 16, "k": 3, "p": 1, "bias": False})
+    channels = 16
+    for block, size in enumerate(sizes, 1):
+        features = [net.last]
+        net.classes[f"features.denseblock{block}"] = "_DenseBlock"
+        for index in range(1, size + 1):
+            path = f"features.denseblock{block}.denselayer{index}"
+            net.classes[path] = "_DenseLayer"
+            net.add(f"{path}.concat", "concat", {}, tuple(features))
+            net.add(f"{path}.norm1", "bn")
+            net.add(f"{path}.relu1", "relu")
+            net.add(f"{path}.conv1", "conv", {"out": 16, "k": 1, "bias": False})
+            features.append(net.add(f"{path}.conv2", "conv", {"out": 4, "k": 3, "p": 1, "bias": False}))
+        net.add(f"features.denseblock{block}.concat", "concat", {}, tuple(features))
+        channels = (channels + 4 * size) // 2
+        if block < len(sizes):
+            net.classes[f"features.transition{block}"] = "_Transition"
+            net.add(f"features.transition{block}.conv", "conv", {"out": channels, "k": 1, "bias": False})
+            net.add(f"features.transition{block}.pool", "avgpool", {"k": 2, "s": 2})
+    net.add("pool", "global_avgpool")
+    net.add("classifier", "linear", {"out": 10})
+    return net.network()
+
+
+def test_torchvision_densenet_dense_layers_take_several_inputs() -> None:
+    flat = torchvision_densenet_like()
+    text = assert_same_numbers(flat)
+    assert len(flat.layers) == 1 + 17 * 5 + 4 + 3 * 2 + 2
+    assert text.count("  dense_layer:") == 1 and text.count("  dense_block:") == 1  # one block each
+    assert text.count("  - dense_block: {") == 4  # one line per dense block, whatever its length
+    assert "- dense_layer: {from: [input, denselayer1, denselayer2], name: denselayer3}" in text
+    assert "      - concat: {name: concat}" in text.replace("concat:  ", "concat: ")  # reads all of its inputs
+    assert len(text.splitlines()) < 40
+
+
+def test_dense_blocks_of_equal_length_have_no_conditions() -> None:
+    text = assert_same_numbers(torchvision_densenet_like((3, 3)))
+    assert "if:" not in text and "${" not in text
+
+
+def inception(net: Net, path: str, widths: tuple[int, int, int, int]) -> None:
+    """A GoogLeNet-like module: four branches from one input (1x1; 1x1-3x3; 1x1-5x5; pool-1x1), concatenated."""
+    net.classes[path] = "Inception"
+    source = net.last
+    one = net.add(f"{path}.branch1.conv", "conv", {"out": widths[0], "k": 1})
+    net.add(f"{path}.branch2.0.conv", "conv", {"out": widths[1], "k": 1}, (source,))
+    three = net.add(f"{path}.branch2.1.conv", "conv", {"out": widths[1], "k": 3, "p": 1})
+    net.add(f"{path}.branch3.0.conv", "conv", {"out": widths[2], "k": 1}, (source,))
+    five = net.add(f"{path}.branch3.1.conv", "conv", {"out": widths[2], "k": 5, "p": 2})
+    net.add(f"{path}.branch4.0", "maxpool", {"k": 3, "s": 1, "p": 1}, (source,))
+    pool = net.add(f"{path}.branch4.1.conv", "conv", {"out": widths[3], "k": 1})
+    net.add(f"{path}.concat", "concat", {}, (one, three, five, pool))
+
+
+def fuse(net: Net, path: str, lateral: str, top: str, width: int) -> str:
+    """An FPN-like module of two inputs: a 1x1 conv of a backbone level plus the upsampled coarser level."""
+    net.classes[path] = "Fuse"
+    side = net.add(f"{path}.lateral", "conv", {"out": width, "k": 1}, (lateral,))
+    up = net.add(f"{path}.up", "upsample", {"scale": 2}, (top,))
+    net.add(f"{path}.add", "add", {}, (side, up))
+    return net.add(f"{path}.smooth", "conv", {"out": width, "k": 3, "p": 1})
+
+
+def test_inception_branches_and_fpn_modules_of_two_inputs() -> None:
+    net = Net((32, 32, 3))
+    net.add("stem", "conv", {"out": 16, "k": 3, "p": 1})
+    levels = []
+    for stage, widths in enumerate(((8, 12, 4, 4), (16, 16, 8, 8), (16, 24, 8, 16))):
+        inception(net, f"inception{stage + 3}a", widths)
+        inception(net, f"inception{stage + 3}b", tuple(2 * width for width in widths))  # type: ignore[arg-type]
+        levels.append(net.last)
+        net.add(f"pool{stage + 3}", "maxpool", {"k": 2, "s": 2})
+    top = net.add("top", "conv", {"out": 24, "k": 1})
+    for level in (2, 1, 0):
+        top = fuse(net, f"fpn.fuse{level}", levels[level], top, 24)
+    text = assert_same_numbers(net.network(outputs={"p3": top, "p5": "top"}))
+    assert text.count("  - inception: {") == 6 and text.count("  fuse:") == 1
+    assert 'from: "input[0]", name: lateral}' in text and 'from: "input[1]", name: up}' in text
+    assert "- fuse: {from: [inception5b, top], name: fpn.fuse2}" in text.replace("fuse:      ", "fuse: ")
+    assert "- fuse: {from: [inception4b, fpn.fuse2], name: fpn.fuse1}" in text.replace("fuse:      ", "fuse: ")
+    assert len(text.splitlines()) < len(net.layers) * 2 / 3
+
+
 def test_several_outputs_and_unused_modules_pass_through() -> None:
     flat = resnet_like(stages=(2, 2, 2), shape=(32, 32, 3))
     outputs = {"p3": "layer2.1.relu_2", "p4": "layer3.1.relu_2", "logits": "fc"}
@@ -218,16 +306,20 @@ def test_resnet50_example_reads_like_the_example() -> None:
 @st.composite
 def repeated_nets(draw: st.DrawFn) -> FlatNetwork:
     """A stem, then stages of one or more units of one class (a conv stack with an optional residual add, the
-    first unit of a stage possibly strided and widened with a projection), names dotted or numbered."""
+    first unit of a stage possibly strided and widened with a projection), names dotted or numbered; with
+    ``side``, every unit also concatenates the stem's output (a second tensor from outside), or a unit two back."""
     net = Net((16, 16, 3))
-    net.add("stem", "conv", {"out": 4, "k": 3, "p": 1})
+    stem = net.add("stem", "conv", {"out": 4, "k": 3, "p": 1})
     channels = 4
     kernel = draw(st.sampled_from([1, 3]))
     activation = draw(st.sampled_from(["relu", "silu", None]))
     numbered = draw(st.booleans())
+    side = draw(st.sampled_from([None, "stem", "skip"]))
+    outputs: list[str] = [stem]  # each unit's output, with its channels
+    widths = {stem: 4}
     for stage in range(draw(st.integers(1, 3))):
         width = draw(st.sampled_from([4, 8]))
-        stride = draw(st.sampled_from([1, 2]))
+        stride = 1 if side else draw(st.sampled_from([1, 2]))
         for index in range(draw(st.integers(1, 4))):
             path = f"stage{stage}.unit{index + 1}" if numbered else f"stage{stage}.{index}"
             net.classes[path] = "Unit"
@@ -242,6 +334,12 @@ def repeated_nets(draw: st.DrawFn) -> FlatNetwork:
                 proj = net.add(f"{path}.proj", "conv", {"out": width, "k": 1, "s": step}, (source,))
                 net.add(f"{path}.add", "add", {}, (last, proj))
             channels = width
+            if side:
+                other = stem if side == "stem" else outputs[-2] if len(outputs) > 1 else stem
+                net.add(f"{path}.cat", "concat", {}, (net.last, other))
+                channels += widths[other]
+            outputs.append(net.last)
+            widths[net.last] = channels
     net.add("pool", "global_avgpool")
     net.add("head", "linear", {"out": 3})
     return net.network()
