@@ -47,7 +47,7 @@ def load_spec(path: str, max_layers: str | None, options: SourceOptions | None =
     from convcalc.frontends.sources import load_network
     from convcalc.report.progress import working
 
-    with working(f"reading {os.path.basename(path)}", os.path.getsize(path) > 200_000):
+    with working(f"reading {os.path.basename(path)}", os.path.isfile(path) and os.path.getsize(path) > 200_000):
         return load_network(path, parse_max_layers(max_layers), options)
 
 
@@ -76,15 +76,30 @@ def analyze_spec(
     dtype: str | None = None,
     convention: str = "convcalc",
     max_layers: str | None = None,
+    source: SourceOptions | None = None,
+    fuse: bool = False,
 ) -> NetRun:
-    """Load the spec at ``path``, override its input, analyse it and count by ``convention``; options as text."""
+    """Load the spec at ``path``, override its input, analyse it and count by ``convention``; options as text.
+    ``source``: ``--scale`` and ``--nc`` for an Ultralytics YAML (which takes ``--input`` too, before it builds);
+    ``fuse``: ``--fuse``, batch norms folded into the convs before them."""
+    import os
     from dataclasses import replace
 
     from convcalc.core.notation import parse_ints, parse_shape
+    from convcalc.frontends.sources import SourceOptions, source_kind
     from convcalc.graph.analysis import analyze
     from convcalc.report.progress import working
 
-    graph = load_spec(path, max_layers)
+    # an ONNX model takes --input before its shapes are inferred (symbolic dims, reshapes of fixed sizes)
+    onnx_input = input_text is not None and os.path.isfile(path) and source_kind(path) == "onnx"
+    options = SourceOptions(input_shape=parse_shape(input_text, "input")) if onnx_input else None
+    if source is not None:  # --scale, --nc: an Ultralytics model, built at --input (its channels, its default size)
+        options = replace(source, input_shape=parse_shape(input_text, "input") if input_text is not None else None)
+    graph = load_spec(path, max_layers, options)
+    if fuse:
+        from convcalc.graph.fuse import fuse_batchnorm
+
+        graph = fuse_batchnorm(graph)
     if input_text is not None:
         graph = replace(graph, input_shape=same_rank(parse_shape(input_text, "input"), graph))
     batch = parse_ints(batch_text or "1", "batch", "whole number")
@@ -98,6 +113,20 @@ def analyze_spec(
 
         report = with_convention(report, convention)
     return NetRun(graph, report, None if depth is None else depth[0])
+
+
+def source_options(scale: str | None, nc_text: str | None) -> SourceOptions:
+    """``--scale`` and ``--nc`` (a whole number >= 1) as the front ends take them."""
+    from convcalc.core.notation import parse_ints
+    from convcalc.frontends.sources import SourceOptions
+
+    nc = None
+    if nc_text is not None:
+        values = parse_ints(nc_text, "nc", "whole number")
+        if len(values) != 1 or values[0] < 1:
+            raise ConvCalcError("takes one whole number >= 1 (the number of classes)", "nc")
+        nc = values[0]
+    return SourceOptions(scale=scale, nc=nc)
 
 
 def layer_index(graph: Network, name: str, where: str) -> int:

@@ -19,7 +19,7 @@ from typing import Any
 from convcalc.errors import SpecError
 
 SEARCHED = (".yaml", ".yml", ".json")  # what a folder search reads; the content decides what is a spec
-SPEC_KEYS = frozenset({"input", "layers"})
+SPEC_KEYS = frozenset({"input", "layers", "ultralytics"})  # ultralytics: a spec naming an Ultralytics YAML
 NOT_A_SPEC = "not a spec (a spec is a YAML or JSON mapping with 'input' and 'layers')"
 
 

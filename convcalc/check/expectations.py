@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any
 
-from convcalc.check.discovery import collect, read_spec_source
+from convcalc.check.discovery import NOT_A_SPEC, collect, read_spec_source
 from convcalc.core.notation import Shape, format_shape, grouped, json_decimal, parse_shape, rounded
 from convcalc.errors import ConvCalcError, SpecError
 
@@ -102,6 +102,27 @@ def expected_shape(value: Any) -> Shape:
     raise ConvCalcError(f"expected a shape such as 14x14x6, got {value!r}")
 
 
+def parse_command_line_expectation(text: str) -> tuple[str, str]:
+    """``--expect 'params <= 3.2M'``: a top-level key (``output``, ``params``, ``macs``, ``flops``,
+    ``receptive_field``) then its value as ``expect:`` takes it (``output 1000``, ``macs < 1.5G``). Checked here,
+    so a mistake is an error before any file is read. Raises ConvCalcError naming ``expect``."""
+    key, _, rest = text.strip().partition(" ")
+    rest = rest.strip()
+    if key not in EXPECT_KEYS:
+        raise ConvCalcError(f"{text!r}: starts with {key!r}; the keys: {', '.join(EXPECT_KEYS)}", "expect")
+    if not rest:
+        raise ConvCalcError(f"{text!r}: no value after {key!r} (like 'params <= 3.2M')", "expect")
+    try:
+        if key == "output":
+            expected_shape(rest.removeprefix("==").strip())
+            rest = rest.removeprefix("==").strip()
+        else:
+            parse_comparison(rest, key, per_dim=key == "receptive_field")
+    except (ValueError, ConvCalcError) as error:
+        raise ConvCalcError(f"{text!r}: {getattr(error, 'message', error)}", "expect") from None
+    return key, rest
+
+
 # --------------------------------------------------------------------------- checking one network
 
 
@@ -129,10 +150,12 @@ def largest_field(report: Any) -> tuple[Fraction, ...] | None:
 
 def load_and_analyze(text: str, file: str | None = None) -> tuple[Any, Any]:
     """(network, report) of a spec's text; an analysis error becomes a SpecError of the file."""
+    from convcalc.frontends.sources import network_of_data
     from convcalc.graph.analysis import analyze
-    from convcalc.specfile.loader import load_text
+    from convcalc.specfile.limits import current_limit
+    from convcalc.specfile.yamlnodes import load_yaml
 
-    network = load_text(text, file)
+    network = network_of_data(load_yaml(text, file), file or "spec", current_limit())  # a spec, or one naming a YOLO YAML
     try:
         return network, analyze(network)
     except SpecError:
@@ -283,24 +306,62 @@ class CheckResult:
         return 1 if self.failures else 0
 
 
-def check_file(path: str, named: bool = True) -> FileResult:
+def load_front_end(path: str) -> tuple[Any, Any]:
+    """(network, report) of a network file a front end reads (an ONNX model, an Ultralytics model YAML)."""
+    from convcalc.frontends.sources import load_network
+    from convcalc.graph.analysis import analyze
+    from convcalc.specfile.limits import current_limit
+
+    network = load_network(path, current_limit())
+    try:
+        return network, analyze(network)
+    except SpecError:
+        raise
+    except ConvCalcError as error:
+        raise SpecError(error.message, path) from None
+
+
+def check_file(path: str, named: bool = True, expectations: dict[str, str] | None = None) -> FileResult:
     """Load, analyze and check one spec. A file found by a search whose content is no spec is skipped (pre-commit
-    and folder searches meet workflows, compose files ...); a file named that is no spec is an error."""
+    and folder searches meet workflows, compose files ...); a file named that is no spec is an error, unless it
+    is a network a front end reads (an ONNX model, an Ultralytics YAML), checked against ``expectations`` (the
+    command line's ``--expect``, which every file is checked against besides its own ``expect:``)."""
+    from dataclasses import replace
+
+    from convcalc.frontends.sources import source_kind
+
     result = FileResult(path)
     try:
-        source = read_spec_source(path, named)
-        if source is None:
-            result.skipped = True
-            return result
-        network, report = load_and_analyze(source.text, path)
+        if named and source_kind(path) == "onnx":
+            network, report = load_front_end(path)
+        else:
+            try:
+                source = read_spec_source(path, named)
+            except SpecError as error:
+                if error.message != NOT_A_SPEC or not expectations:
+                    raise
+                source = None
+                network, report = load_front_end(path)
+            else:
+                if source is None:
+                    result.skipped = True
+                    return result
+                network, report = load_and_analyze(source.text, path)
+        if expectations:
+            lines = {key: line for key, line in network.expect_lines.items() if key not in expectations}
+            network = replace(network, expect={**network.expect, **expectations}, expect_lines=lines)
         result.checked, result.failures = check_network(network, report)
+        if not result.checked and not expectations and source_kind(path) == "onnx":
+            raise SpecError("an ONNX model has no expect: fields; give them with --expect 'params <= 3.2M'", path)
     except SpecError as error:
         result.error = error
     return result
 
 
-def check_paths(paths: Sequence[str], allow_empty: bool = False, named_non_specs: bool = True) -> CheckResult:
+def check_paths(paths: Sequence[str], allow_empty: bool = False, named_non_specs: bool = True,
+                expectations: dict[str, str] | None = None) -> CheckResult:  # fmt: skip
     """Check every spec in ``paths`` (files, folders, globs). ``named_non_specs=False`` skips named files that are no
-    spec as a search does (for pre-commit, which names every YAML file). Raises SpecError for a FIFO or device."""
-    files = [check_file(path, named and named_non_specs) for path, named in collect(paths)]
+    spec as a search does (for pre-commit, which names every YAML file). Raises SpecError for a FIFO or device.
+    ``expectations`` (``--expect``) apply to every file."""
+    files = [check_file(path, named and named_non_specs, expectations) for path, named in collect(paths)]
     return CheckResult(files, allow_empty, tuple(paths))

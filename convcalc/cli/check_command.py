@@ -12,7 +12,8 @@ from convcalc.report.formats import CheckFormat
 
 EPILOG = (
     "Examples: convcalc check specs/ (exit 0: all expectations hold, 1: one fails, 2: a spec is invalid); "
-    "convcalc check model.yaml --format github; convcalc check --update model.yaml"
+    "convcalc check model.yaml --format github; convcalc check --update model.yaml; "
+    "convcalc check model.onnx --expect 'params <= 3.2M' --expect 'macs < 1.5G'"
 )
 
 
@@ -23,6 +24,7 @@ def check(
     allow_empty: Annotated[bool, typer.Option("--allow-empty", help="Exit 0 when no spec is found (default: exit 2, nothing was checked).")] = False,
     skip_non_specs: Annotated[bool, typer.Option("--skip-non-specs", help="Skip named files that are not specs, as a folder search does (for pre-commit, which names every YAML file).")] = False,
     max_layers: Annotated[Optional[str], typer.Option("--max-layers", help=MAX_LAYERS_HELP, show_default="1,000,000")] = None,
+    expect: Annotated[Optional[list[str]], typer.Option("--expect", help="An expectation for every file, as expect: takes it: 'params <= 3.2M', 'macs < 1.5G', 'output 1000' (repeatable; for files nobody edits: ONNX models, Ultralytics YAMLs).")] = None,
 ) -> None:
     """Check the expectations written in specs (expect: on layers and at the top level); a CI gate."""
     from convcalc.check import check_paths
@@ -35,11 +37,14 @@ def check(
     if update and format != "table":
         fail(f"--format: --update writes the specs and reports as text; it has no {format} output")
     limit = run_core(lambda: parse_max_layers(max_layers))
+    expectations = run_core(lambda: command_line_expectations(expect or []))
+    if update and expectations:
+        fail("--expect: --update writes the expect: fields of specs; expectations given on the command line are not written")
     if update:
         update_specs(specs, allow_empty, skip_non_specs, limit)
         return
     with layer_limit(limit):
-        result = run_core(lambda: check_paths(specs, allow_empty, named_non_specs=not skip_non_specs))
+        result = run_core(lambda: check_paths(specs, allow_empty, not skip_non_specs, expectations))
     if format == "json":
         print(check_output.json_text(result))
     elif format == "github":
@@ -51,6 +56,20 @@ def check(
         if out:
             print("\n".join(out))
     raise typer.Exit(result.exit_code)
+
+
+def command_line_expectations(texts: list[str]) -> dict[str, str]:
+    """``--expect`` texts as top-level ``expect:`` entries (key -> value); a key given twice is an error."""
+    from convcalc.check.expectations import parse_command_line_expectation
+    from convcalc.errors import ConvCalcError
+
+    expectations: dict[str, str] = {}
+    for text in texts:
+        key, value = parse_command_line_expectation(text)
+        if key in expectations:
+            raise ConvCalcError(f"{key!r} is given twice", "expect")
+        expectations[key] = value
+    return expectations
 
 
 def update_specs(specs: list[str], allow_empty: bool, skip_non_specs: bool, limit: int) -> None:

@@ -20,6 +20,9 @@ CONVENTION = (
 # The library's parameter names whose flag is not ``--`` + the name.
 FLAGS = {"target": "TARGET", "to": "--to", "in": "--in", "max_layers": "--max-layers", "output_padding": "--output-padding", "ceil": "--ceil", "bias": "--no-bias"}
 MAX_LAYERS_HELP = "Refuse specs that expand to more layers than this."
+SCALE_HELP = "Ultralytics YAML: the scale (n, s, m, l, x) [default: the file name's (yolov8n.yaml), else the first]."
+NC_HELP = "Ultralytics YAML: the number of classes, instead of the YAML's nc."
+FUSE_HELP = "Fold each batch norm into the conv (or linear) before it, as inference and Ultralytics' model.fuse() do."
 
 
 def fail(message: str) -> NoReturn:
@@ -61,6 +64,10 @@ def resolve_spec(spec: str) -> str:
     from convcalc.zoo import bundled
 
     found = bundled(spec)
+    from convcalc.frontends.ultralytics_yaml import unified_path
+
+    if found is None and unified_path(spec) is not None:
+        return spec  # Ultralytics' scaled name: `yolov8n.yaml` is `yolov8.yaml` at scale n
     if found is None and Path(spec).exists():
         return spec  # a directory or a device: the loader says it is not a regular file
     if found is None:

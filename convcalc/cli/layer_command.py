@@ -45,7 +45,7 @@ def layer(
     batch: Annotated[str, typer.Option("--batch", help="Batch size; multiplies MACs and FLOPs.")] = "1",
     format: Annotated[Format, typer.Option("--format", help="table, json or markdown.")] = Format.TABLE,
     explain: Annotated[bool, typer.Option("--explain", help="Show every formula with your numbers, step by step.")] = False,
-    convention: Annotated[Convention, typer.Option("--convention", help="Count MACs as convcalc (default), torchinfo, fvcore, ptflops or thop does.")] = Convention.CONVCALC,
+    convention: Annotated[Convention, typer.Option("--convention", help="Count MACs as convcalc (default), torchinfo, fvcore, ptflops, thop or ultralytics does.")] = Convention.CONVCALC,
     warnings: Annotated[bool, typer.Option("--warnings", help="Every warning in full on stderr (default: input pixels that no window reads make one summary line).")] = False,
     draw: Annotated[Optional[str], typer.Option("--draw", help="Also write the sliding window to FILE.svg, animated (conv, deconv, pooling; 1-D or 2-D).", metavar="FILE")] = None,
     frames: Annotated[bool, typer.Option("--frames", help="With --draw: a static filmstrip, one panel per output position, instead of the animation.")] = False,

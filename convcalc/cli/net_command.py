@@ -7,7 +7,17 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from convcalc.cli.common import CONVENTION, MAX_LAYERS_HELP, resolve_spec, run_core, warn_channels_first, write_or_print
+from convcalc.cli.common import (
+    CONVENTION,
+    FUSE_HELP,
+    MAX_LAYERS_HELP,
+    NC_HELP,
+    SCALE_HELP,
+    resolve_spec,
+    run_core,
+    warn_channels_first,
+    write_or_print,
+)
 from convcalc.cli.net_modes import refuse_ignored_flags
 from convcalc.report.formats import Convention, DType, NetFormat
 
@@ -29,14 +39,17 @@ def net(
     dtype: Annotated[Optional[DType], typer.Option("--dtype", help="Element type for memory: float32, float16, bfloat16, int8, ...", show_default="float32")] = None,
     explain: Annotated[Optional[str], typer.Option("--explain", help="Show the backward receptive-field recursion from LAYER to the input.", metavar="LAYER")] = None,
     verify: Annotated[bool, typer.Option("--verify", help="Build the spec in PyTorch (meta device) and compare every layer's shape and params; exit 1 on a difference.")] = False,
-    convention: Annotated[Convention, typer.Option("--convention", help="Count MACs as convcalc (default), torchinfo, fvcore, ptflops or thop does.")] = Convention.CONVCALC,
+    convention: Annotated[Convention, typer.Option("--convention", help="Count MACs as convcalc (default), torchinfo, fvcore, ptflops, thop or ultralytics does.")] = Convention.CONVCALC,
     compare: Annotated[bool, typer.Option("--compare", help="Every convention's total, its ratio to convcalc's, and a breakdown by category.")] = False,
     warnings: Annotated[bool, typer.Option("--warnings", help="Every layer's warnings in full on stderr (default: layers whose stride skips input pixels make one summary line).")] = False,
     max_layers: Annotated[Optional[str], typer.Option("--max-layers", help=MAX_LAYERS_HELP, show_default="1,000,000")] = None,
+    scale: Annotated[Optional[str], typer.Option("--scale", help=SCALE_HELP)] = None,
+    nc: Annotated[Optional[str], typer.Option("--nc", help=NC_HELP)] = None,
+    fuse: Annotated[bool, typer.Option("--fuse", help=FUSE_HELP)] = False,
     draw: Annotated[Optional[str], typer.Option("--draw", help="Also write a picture to FILE.svg: the network diagram (folded by --depth), or with --explain the layer's receptive field.", metavar="FILE")] = None,
 ) -> None:
     """Per-layer table of a network spec: shapes, params, MACs, receptive field and jump, and totals."""
-    from convcalc.run import analyze_spec, layer_index
+    from convcalc.run import analyze_spec, layer_index, source_options
 
     mode = "--compare" if compare else "--verify" if verify else "--explain" if explain is not None else None
     given = {
@@ -48,7 +61,7 @@ def net(
     path = resolve_spec(spec)
     run = run_core(
         lambda: analyze_spec(path, input_text=input, batch_text=batch, depth_text=depth, dtype=dtype,
-                             convention=convention, max_layers=max_layers)
+                             convention=convention, max_layers=max_layers, source=source_options(scale, nc), fuse=fuse)
     )  # fmt: skip
     warn_channels_first(run.graph.input_shape, "--input" if input is not None else f"{path}: input")
     if compare:
@@ -71,7 +84,30 @@ def net(
             from convcalc.report.draw_network import draw_network
 
             write_or_print(run_core(lambda: draw_network(run.report, run.depth)), draw, "--draw")
-        print_net(format, run.report, run.depth, warnings)
+        if not print_ultralytics(format, path, run.report, run.depth):
+            print_net(format, run.report, run.depth, warnings)
+
+
+def print_ultralytics(format: str, path: str, report: Report, depth: int | None) -> bool:
+    """An Ultralytics model's table: at ``--depth 0`` one row per YAML row with Ultralytics' columns beside
+    convcalc's, and at any depth its summary line (both layer counts, GFLOPs). False: not an Ultralytics model, or
+    not the table format."""
+    from convcalc.frontends.ultralytics_yaml import describe
+
+    model = describe(path)
+    if model is None or format != "table":
+        return False
+    from convcalc.conventions.counting import total_macs
+    from convcalc.report.terminal import terminal_width
+    from convcalc.report.ultralytics_table import summary_line, ultralytics_table
+
+    macs = total_macs("ultralytics", report)
+    if depth == 0:
+        print("\n".join(ultralytics_table(model, report, macs, terminal_width())))
+        return True
+    print_net(format, report, depth, False)
+    print(summary_line(model, report, macs))
+    return True
 
 
 def print_compare(format: str, report: Report) -> None:

@@ -10,19 +10,20 @@ this one applies them to a report or a ``convcalc layer`` result.
 
 Versions whose source these rules were read from, and checked against (``pip install 'convcalc[torch,counters]'``):
 
-========== ====================== ============================================================================
-convention version                the number reproduced
-========== ====================== ============================================================================
-torchinfo  1.8.0                  ``torchinfo.summary(model, input_size=(1, C, H, W)).total_mult_adds``
-fvcore     0.1.5.post20221221     ``fvcore.nn.FlopCountAnalysis(model.eval(), x).total()``
-ptflops    0.7.5                  ``get_model_complexity_info(model, (C, H, W), as_strings=False)[0]``
-                                  (its default backend, ``pytorch``, with functional counting on; its README
-                                  says ``aten`` is the default, its code does not)
-thop       0.1.1.post2209072238   ``thop.profile(model, inputs=(x,))[0]``
-========== ====================== ============================================================================
+=========== ====================== ============================================================================
+convention  version                the number reproduced
+=========== ====================== ============================================================================
+torchinfo   1.8.0                  ``torchinfo.summary(model, input_size=(1, C, H, W)).total_mult_adds``
+fvcore      0.1.5.post20221221     ``fvcore.nn.FlopCountAnalysis(model.eval(), x).total()``
+ptflops     0.7.5                  ``get_model_complexity_info(model, (C, H, W), as_strings=False)[0]``
+                                   (its default backend, ``pytorch``, with functional counting on; its README
+                                   says ``aten`` is the default, its code does not)
+thop        0.1.1.post2209072238   ``thop.profile(model, inputs=(x,))[0]``
+ultralytics 8.4.190, thop 2.2.3     ``get_flops(model, imgsz) / 2 * 1e9`` (Ultralytics prints 2 x MACs as GFLOPs)
+=========== ====================== ============================================================================
 
 For torchvision's ResNet-50 at 224x224: convcalc 4,089,184,256; torchinfo 4,089,238,376; fvcore 4,111,512,576;
-ptflops 4,132,436,968; thop 4,133,742,592.
+ptflops 4,132,436,968; thop 4,133,742,592; ultralytics (thop 2.2.3's rules) 4,133,742,592.
 
 Every rule is per sample (batch 1); convcalc multiplies by ``--batch``. (The tools themselves are not all linear in
 the batch: ptflops divides its module counts by the batch but not its functional ones; thop truncates adaptive
@@ -37,7 +38,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Union
 
-from convcalc.conventions import convcalc_rules, fvcore_rules, ptflops_rules, thop_rules, torchinfo_rules
+from convcalc.conventions import (
+    convcalc_rules,
+    fvcore_rules,
+    ptflops_rules,
+    thop_rules,
+    torchinfo_rules,
+    ultralytics_rules,
+)
 from convcalc.conventions.base import CATEGORIES, Layer, Rule, Tool, layer_of_result, layer_of_row
 from convcalc.core.resolved import LayerResult
 from convcalc.errors import ConvCalcError
@@ -48,7 +56,7 @@ if TYPE_CHECKING:  # the network modules load only when a network is counted (`c
 
     Rows = Union[Report, Network, Sequence[Row]]
 
-_MODULES = (convcalc_rules, torchinfo_rules, fvcore_rules, ptflops_rules, thop_rules)
+_MODULES = (convcalc_rules, torchinfo_rules, fvcore_rules, ptflops_rules, thop_rules, ultralytics_rules)
 CONVENTIONS = tuple(module.TOOL.name for module in _MODULES)
 TOOLS: dict[str, Tool] = {module.TOOL.name: module.TOOL for module in _MODULES}
 RULES: dict[str, dict[str, Rule]] = {module.TOOL.name: module.RULES for module in _MODULES}

@@ -50,13 +50,37 @@ def load_network(path: str, max_layers: int, options: SourceOptions | None = Non
     from convcalc.specfile import loader
 
     options = options or SourceOptions()
+    from convcalc.frontends.ultralytics_yaml import unified_path
+
+    scaled = unified_path(path)  # `yolov8n.yaml` is Ultralytics' name for `yolov8.yaml` at scale n
+    if scaled is not None:
+        from convcalc.frontends.ultralytics_yaml import to_spec
+
+        return loader.build(to_spec(loader.parse_spec_file(scaled), path, options), scaled, max_layers)
     if source_kind(path) == "onnx":
         from convcalc.frontends.onnx_reader import read_onnx
 
         return loader.build(read_onnx(path, options), path, max_layers)
-    data = loader.parse_spec_file(path)
+    return network_of_data(loader.parse_spec_file(path), path, max_layers, options)
+
+
+def network_of_data(data: object, path: str, max_layers: int, options: SourceOptions | None = None) -> Network:
+    """Loaded YAML as a network: an Ultralytics model YAML (``backbone`` and ``head``), a spec that names one
+    (``ultralytics: yolov8n.yaml``, with ``expect:``), or a spec."""
+    from convcalc.specfile import loader
+
+    options = options or SourceOptions()
     if isinstance(data, dict) and "backbone" in data and "head" in data and "layers" not in data:
         from convcalc.frontends.ultralytics_yaml import to_spec
 
         return loader.build(to_spec(data, path, options), path, max_layers)
+    if isinstance(data, dict) and "ultralytics" in data and "layers" not in data:
+        from dataclasses import replace
+
+        from convcalc.frontends.ultralytics_yaml import wrapped_spec
+        from convcalc.graph.fuse import fuse_batchnorm
+
+        spec, model, fuse = wrapped_spec(data, path)
+        network = replace(loader.build(spec, model, max_layers), file=path)
+        return fuse_batchnorm(network) if fuse else network
     return loader.check_and_build(data, path, max_layers)

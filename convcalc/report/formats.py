@@ -44,6 +44,7 @@ class Convention(StrEnum):
     FVCORE = "fvcore"
     PTFLOPS = "ptflops"
     THOP = "thop"
+    ULTRALYTICS = "ultralytics"
 
 
 class DType(StrEnum):

@@ -47,5 +47,5 @@ def test_unknown_convention_is_a_one_line_error() -> None:
     for args in (["net", "lenet5"], ["layer", "--in", "8x8x3", "--k", "3"]):
         assert usage_error(*args, "--convention", "flops") == (
             "convcalc: error: Invalid value for '--convention': 'flops' is not one of 'convcalc', 'torchinfo', "
-            "'fvcore', 'ptflops', 'thop'."
+            "'fvcore', 'ptflops', 'thop', 'ultralytics'."
         )

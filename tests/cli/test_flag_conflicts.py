@@ -55,7 +55,7 @@ def test_compare_honours_the_batch_in_every_format() -> None:
 
 def test_compare_csv_is_one_row_per_convention() -> None:
     rows = list(csv.DictReader(io.StringIO(cli_ok("net", "lenet5", "--compare", "--format", "csv", "--batch", "2").stdout)))
-    assert [row["convention"] for row in rows] == ["convcalc", "torchinfo", "fvcore", "ptflops", "thop"]
+    assert [row["convention"] for row in rows] == ["convcalc", "torchinfo", "fvcore", "ptflops", "thop", "ultralytics"]
     by_name = {row["convention"]: row for row in rows}
     assert int(by_name["convcalc"]["total"]) == 2 * LENET["convcalc"]
     assert int(by_name["torchinfo"]["total"]) == 2 * LENET["torchinfo"]

@@ -51,6 +51,7 @@ RESNET50_BREAKDOWN = {
         "pooling": 1_806_336,
     },
     "thop": {"conv weights": 4_087_136_256, "linear": 2_048_000, "normalisation": 44_455_936, "pooling": 102_400},
+    "ultralytics": {"conv weights": 4_087_136_256, "linear": 2_048_000, "normalisation": 44_455_936, "pooling": 102_400},
 }
 
 

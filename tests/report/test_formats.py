@@ -40,4 +40,4 @@ def test_a_bad_choice_is_one_line_naming_the_option_and_the_choices(args, option
 
 def test_the_choices_show_in_the_help():
     assert "<table|json|markdown|csv|html>" in cli("net", "--help").stdout
-    assert "<convcalc|torchinfo|fvcore|ptflops|thop>" in cli("layer", "--help").stdout
+    assert "<convcalc|torchinfo|fvcore|ptflops|thop|ultralytics>" in cli("layer", "--help").stdout

@@ -1,0 +1,92 @@
+"""Reading a YOLO model: ``convcalc net yolov8n.yaml`` against ``YOLO("yolov8n.yaml").info()`` in the same run, each
+in its own process (wall time, best of a few runs), and the ratio (goal: convcalc at least 30x faster).
+
+    python benchmarks/bench_yolo.py [yolov8n.yaml] [--runs 3]   # needs ultralytics (the `ultralytics` extra)
+
+The YAML is read from the installed ultralytics package (never copied): its ``yolov8.yaml`` is put in a temporary
+folder under the scaled name's folder so that both tools resolve ``yolov8n.yaml`` the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ULTRALYTICS = """
+import sys
+from ultralytics import YOLO
+YOLO(sys.argv[1]).info()
+"""
+
+
+def best_time(command: list[str], runs: int, cwd: str) -> float:
+    """The fastest of ``runs`` runs of ``command`` (seconds) after one warm-up run, with bytecode caching on (as an
+    installed package has it; PYTHONDONTWRITEBYTECODE would recompile every module each run); a failure stops it."""
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    subprocess.run(command, check=True, capture_output=True, cwd=cwd, env=env)
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True, cwd=cwd, env=env)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", nargs="?", default="yolov8n.yaml")
+    parser.add_argument("--runs", type=int, default=3)
+    options = parser.parse_args()
+    import re
+
+    import ultralytics
+
+    unified = re.sub(r"(\d+)([nslmx])(.+)?$", r"\1\3", options.model)
+    source = next((Path(ultralytics.__file__).parent / "cfg" / "models").rglob(unified))
+    with tempfile.TemporaryDirectory() as folder:
+        shutil.copy(source, Path(folder) / unified)
+        convcalc = best_time([sys.executable, "-m", "convcalc", "net", options.model], options.runs, folder)
+        reference = best_time([sys.executable, "-c", ULTRALYTICS, options.model], options.runs, folder)
+        library, info = in_process(options.model, options.runs, folder)
+    print(f"{options.model}: convcalc net {convcalc * 1000:.0f} ms, YOLO(...).info() {reference * 1000:.0f} ms: "
+          f"{reference / convcalc:.1f}x faster (best of {options.runs}, each in its own process, imports included)")
+    print(f"{options.model}: in one process after the imports: convcalc {library * 1000:.1f} ms (load, analyse, "
+          f"Ultralytics' count), YOLO(...).info() {info * 1000:.0f} ms: {info / library:.1f}x faster")
+
+
+def in_process(model: str, runs: int, folder: str) -> tuple[float, float]:
+    """Best times in this process, the libraries imported: convcalc's load + analysis + Ultralytics convention, and
+    ``YOLO(model).info()`` (which builds the model and profiles it with thop)."""
+    import contextlib
+    import io
+    import logging
+
+    from ultralytics import YOLO
+    from ultralytics.utils import LOGGER
+
+    from convcalc.conventions.counting import total_macs
+    from convcalc.frontends.sources import load_network
+    from convcalc.graph.analysis import analyze
+
+    LOGGER.setLevel(logging.ERROR)
+    path = str(Path(folder) / model)
+    ours, theirs = [], []
+    for _ in range(runs + 1):
+        start = time.perf_counter()
+        total_macs("ultralytics", analyze(load_network(path, 1_000_000)))
+        ours.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()):
+            YOLO(path).info()
+        theirs.append(time.perf_counter() - start)
+    return min(ours[1:]), min(theirs[1:])
+
+
+if __name__ == "__main__":
+    main()
