@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from convcalc.cli.common import MAX_LAYERS_HELP, fail, resolve_spec, run_core, warn_channels_first, write_or_print
+from convcalc.cli.common import (
+    FUSE_HELP,
+    MAX_LAYERS_HELP,
+    NC_HELP,
+    SCALE_HELP,
+    fail,
+    resolve_spec,
+    run_core,
+    warn_channels_first,
+    write_or_print,
+)
+
+if TYPE_CHECKING:
+    from convcalc.graph.model import Network
 
 EXPORT_EPILOG = (
     "Example: convcalc export examples/resnet50.yaml --to torch -o resnet50.py (needs no torch to write; "
     "the file imports only torch)."
 )
-IMPORT_EPILOG = "Example: convcalc import models.py:resnet18 --input 224x224x3 -o resnet18.yaml (needs torch)."
+IMPORT_EPILOG = (
+    "Examples: convcalc import torchvision:resnet50 -o resnet50.yaml; convcalc import models.py:net --input 224x224x3 "
+    "(needs torch; torchvision and timm for their models)."
+)
 
 
 def export(
@@ -20,35 +36,48 @@ def export(
     to: Annotated[str, typer.Option("--to", help="Target framework: torch.")] = "torch",
     output: Annotated[Optional[str], typer.Option("-o", "--output", help="Write to this file instead of stdout.")] = None,
     max_layers: Annotated[Optional[str], typer.Option("--max-layers", help=MAX_LAYERS_HELP, show_default="1,000,000")] = None,
+    scale: Annotated[Optional[str], typer.Option("--scale", help=SCALE_HELP)] = None,
+    nc: Annotated[Optional[str], typer.Option("--nc", help=NC_HELP)] = None,
+    fuse: Annotated[bool, typer.Option("--fuse", help=FUSE_HELP)] = False,
 ) -> None:
     """Write a spec as a self-contained PyTorch nn.Module (names and connections as in the spec)."""
     from convcalc.io.torch_export import export_torch
-    from convcalc.run import load_spec
+    from convcalc.run import load_spec, source_options
 
     if to != "torch":
         fail(f"--to: unknown target {to!r}; choose torch")
     path = resolve_spec(spec)
-    source = run_core(lambda: export_torch(load_spec(path, max_layers)))
+
+    def load() -> Network:
+        network = load_spec(path, max_layers, source_options(scale, nc))
+        if fuse:
+            from convcalc.graph.fuse import fuse_batchnorm
+
+            network = fuse_batchnorm(network)
+        return network
+
+    source = run_core(lambda: export_torch(load()))
     write_or_print(source, output)
 
 
 def import_(
-    target: Annotated[str, typer.Argument(help="path/to/file.py:callable or package.module:callable returning an nn.Module.")],
-    input: Annotated[str, typer.Option("--input", "--in", help="Input shape, channels last (224x224x3).")] = ...,  # type: ignore[assignment]
+    target: Annotated[str, typer.Argument(help="torchvision:NAME, timm:NAME, path/to/file.py:callable or package.module:callable returning an nn.Module, or an ONNX file.")],
+    input: Annotated[Optional[str], typer.Option("--input", "--in", help="Input shape, channels last (224x224x3) [default: the library's size for torchvision and timm models].")] = None,
     output: Annotated[Optional[str], typer.Option("-o", "--output", help="Write the spec to this file instead of stdout.")] = None,
-    name: Annotated[Optional[str], typer.Option("--name", help="The spec's name [default: the model's class].")] = None,
+    name: Annotated[Optional[str], typer.Option("--name", help="The spec's name [default: the model's name or class].")] = None,
 ) -> None:
-    """Trace a PyTorch model (torch.fx) and write an equivalent spec."""
+    """Capture a model (torch.export, eval mode; or read an ONNX file) and write an equivalent spec."""
     from convcalc.core.notation import parse_shape
 
     def run() -> str:
-        from convcalc.io.torch_import import import_torch
+        from convcalc.frontends.torch_models import import_text
         from convcalc.report.progress import working
 
-        shape = parse_shape(input, "input")
-        with working("importing torch and tracing the model"):
-            text = import_torch(target, shape, name)
-        warn_channels_first(shape, "--input")
+        shape = parse_shape(input, "input") if input is not None else None
+        with working("importing torch and capturing the model (torch.export)"):
+            text = import_text(target, shape, name)
+        if shape is not None:
+            warn_channels_first(shape, "--input")
         return text
 
     write_or_print(run_core(run), output)

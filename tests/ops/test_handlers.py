@@ -84,7 +84,7 @@ def test_mul_and_crop_export_and_verify_in_torch() -> None:
 @pytest.mark.torch
 def test_import_turns_a_product_into_mul(tmp_path) -> None:
     pytest.importorskip("torch")
-    from convcalc.io.torch_import import import_torch
+    from convcalc.frontends.torch_models import import_text as import_torch
 
     (tmp_path / "gate.py").write_text(
         "from torch import nn\n\n"
@@ -98,7 +98,7 @@ def test_import_turns_a_product_into_mul(tmp_path) -> None:
         "        return x * self.act(self.fc(self.pool(x)))\n"
     )
     text = import_torch(f"{tmp_path / 'gate.py'}:Gate", (16, 16, 8))
-    assert "- mul: {name: mul, from: [input, act]}" in text
+    assert "from: [input, act], name: mul}" in text
     assert analyze(load_text(text, "gate.yaml")).output_shape == (16, 16, 8)
 
 

@@ -1,0 +1,269 @@
+"""Capturing PyTorch models with torch.export (convcalc.frontends.torch_capture): each failure class of the fx
+importer as a small module, checked against PyTorch itself: params = sum(p.numel()), MACs = FlopCounterMode / 2,
+the output shapes, every layer's shape through the exported module (``verify``)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from convcalc.errors import ConvCalcError
+from convcalc.frontends.flat import FlatNetwork, to_spec_data
+from convcalc.graph.analysis import Report, analyze
+from convcalc.specfile.loader import build
+
+pytestmark = pytest.mark.torch
+torch = pytest.importorskip("torch")
+nn = torch.nn
+F = torch.nn.functional
+
+
+def capture(model: object, shape: tuple[int, ...]) -> tuple[FlatNetwork, Report]:
+    from convcalc.frontends.torch_capture import capture as torch_capture
+
+    flat = torch_capture(model, shape, "model")
+    return flat, analyze(build(to_spec_data(flat), "model.yaml", 10**6))
+
+
+def truth(model: object, shape: tuple[int, ...]) -> tuple[int, int, list[tuple[int, ...]]]:
+    """PyTorch's params, MACs (FlopCounterMode / 2, SDPA's math kernel) and output shapes (batch dropped) at batch 1,
+    eval mode."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model.eval()  # type: ignore[attr-defined]
+    torch.backends.mha.set_fastpath_enabled(False)
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), sdpa_kernel(SDPBackend.MATH), counter:  # attention's matmuls counted
+        output = model(torch.randn(1, shape[-1], *shape[:-1]))  # type: ignore[operator]
+    leaves = [t for t in torch.utils._pytree.tree_leaves(output) if isinstance(t, torch.Tensor)]
+    params = sum(p.numel() for p in model.parameters())  # type: ignore[attr-defined]
+    return params, counter.get_total_flops() // 2, [tuple(t.shape[1:]) for t in leaves]
+
+
+def channels_last(shape: tuple[int, ...]) -> tuple[int, ...]:
+    return (*shape[1:], shape[0]) if len(shape) >= 2 else shape
+
+
+def assert_exact(model: object, shape: tuple[int, ...], layout: str = "channels_last") -> Report:
+    flat, report = capture(model, shape)
+    params, macs, outputs = truth(model, shape)
+    assert report.params == params
+    assert report.macs == macs
+    got = [o.shape for o in report.outputs] or [report.output_shape]
+    assert got == [channels_last(s) if layout == "channels_last" else s for s in outputs]
+    return report
+
+
+class ShapeBranches(nn.Module):
+    """Control flow on shapes and TensorFlow "same" padding computed from x.shape (timm's tf_* models)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, stride=2)
+        self.small = nn.Conv2d(8, 4, 1)
+        self.large = nn.Conv2d(8, 16, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        height, width = x.shape[-2:]
+        pad_h = max((math.ceil(height / 2) - 1) * 2 + 3 - height, 0)
+        pad_w = max((math.ceil(width / 2) - 1) * 2 + 3 - width, 0)
+        x = self.conv(F.pad(x, [pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2]))
+        return self.large(x) if x.shape[-1] > 8 else self.small(x)
+
+
+def test_control_flow_on_shapes_is_resolved_at_the_input() -> None:
+    report = assert_exact(ShapeBranches(), (33, 33, 3))
+    assert report.output_shape == (17, 17, 16)
+    assert {"conv", "large"} <= {row.name for row in report.rows}
+    assert "small" not in {row.name for row in report.rows}
+    assert assert_exact(ShapeBranches(), (15, 15, 3)).output_shape == (8, 8, 4)
+
+
+class CheckedBatchNorm(nn.BatchNorm2d):
+    """timm's BatchNormAct2d: a torch.nn subclass with an assert and F.batch_norm on its own parameters."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        assert x.ndim == 4, f"expected 4-D input (got {x.ndim}D input)"
+        x = F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps)
+        return F.relu(x)
+
+
+class CheckedLinear(nn.Linear):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        assert x.shape[-1] == self.in_features
+        return F.linear(x, self.weight, self.bias)
+
+
+def test_nn_subclasses_with_asserts_are_one_layer_each() -> None:
+    model = nn.Sequential(nn.Conv2d(3, 8, 3), CheckedBatchNorm(8), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                          CheckedLinear(8, 5))
+    report = assert_exact(model, (12, 12, 3))
+    rows = {row.name: row.op for row in report.rows}
+    assert rows["1"] == "bn" and rows["4"] == "linear"
+
+
+class OptionalMask(nn.Module):
+    """timm's ViT blocks: forward(x, attn_mask=None)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.proj = nn.Linear(8, 8)
+
+    def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None = None) -> torch.Tensor:
+        tokens = x.flatten(2).transpose(1, 2)  # (N, L, C)
+        q = k = v = self.proj(tokens)
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
+
+
+def test_an_optional_second_argument_keeps_its_default() -> None:
+    report = assert_exact(OptionalMask(), (4, 5, 8), layout="as_is")
+    assert report.output_shape == (20, 8)
+    assert [row.op for row in report.rows].count("attention") == 1
+
+
+class TwoHeads(nn.Module):
+    def __init__(self, as_dict: bool) -> None:
+        super().__init__()
+        self.as_dict = as_dict
+        self.body = nn.Conv2d(3, 8, 3, padding=1)
+        self.seg = nn.Conv2d(8, 2, 1)
+        self.cls = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 4))
+
+    def forward(self, x: torch.Tensor) -> object:
+        features = self.body(x)
+        if self.as_dict:
+            return {"out": self.seg(features), "logits": self.cls(features)}
+        return self.seg(features), self.cls(features)
+
+
+@pytest.mark.parametrize(("as_dict", "names"), [(True, ["out", "logits"]), (False, ["0", "1"])])
+def test_dict_and_tuple_outputs_become_named_outputs(as_dict: bool, names: list[str]) -> None:
+    flat, _ = capture(TwoHeads(as_dict), (8, 8, 3))
+    assert flat.outputs is not None and list(flat.outputs) == names
+    assert list(flat.outputs.values()) == ["seg", "cls.2"]
+    report = assert_exact(TwoHeads(as_dict), (8, 8, 3))
+    assert [o.shape for o in report.outputs] == [(8, 8, 2), (4,)]
+
+
+class AuxHead(nn.Module):
+    """GoogLeNet's pattern: an auxiliary classifier the eval forward never runs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3)
+        self.aux = nn.Sequential(nn.Flatten(), nn.Linear(8 * 6 * 6, 10), nn.BatchNorm1d(10))
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x: torch.Tensor) -> object:
+        x = self.stem(x)
+        logits = self.fc(x.mean((2, 3)))
+        if self.training:
+            return logits, self.aux(x)
+        return logits
+
+
+def test_parameters_the_forward_never_uses_are_counted_as_unused() -> None:
+    model = AuxHead()
+    model.train()  # the capture puts it in eval mode
+    flat, report = capture(model, (8, 8, 3))
+    assert not model.training
+    assert flat.unused == {"aux.1": {"params": 8 * 6 * 6 * 10 + 10}, "aux.2": {"params": 20, "buffers": 20}}
+    assert report.params == sum(p.numel() for p in model.parameters())
+    assert report.unused_params == 8 * 6 * 6 * 10 + 10 + 20
+    assert "eval mode" in flat.description
+
+
+class TrainingDiffers(nn.Module):
+    """Dropout and a training-only branch: the captured graph is the eval forward's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.drop = nn.Dropout(0.5)
+        self.extra = nn.Conv2d(4, 4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.drop(self.conv(x))
+        return self.extra(x) if self.training else x
+
+
+def test_training_and_eval_differ_and_eval_is_captured() -> None:
+    flat, report = capture(TrainingDiffers(), (6, 6, 3))
+    assert report.output_shape == (4, 4, 4)
+    assert [layer.op for layer in flat.layers] == ["conv"]
+    assert flat.unused == {"extra": {"params": 20}}
+
+
+class Tokens(nn.Module):
+    """ConvNeXt's channels-last round trip and ViT's tokens: permutes, reshapes, a class token, heads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.patch = nn.Conv2d(3, 16, 2, stride=2)
+        self.norm = nn.LayerNorm(16)
+        self.mlp = nn.Linear(16, 32)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, 16))
+        self.qkv = nn.Linear(16, 48)
+        self.gamma = nn.Parameter(torch.ones(16))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.patch(x)
+        y = self.norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)  # (N, C, H, W) again
+        x = x + y * self.gamma[:, None, None]
+        tokens = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x.flatten(2).transpose(1, 2)], dim=1)
+        n, length, channels = tokens.shape
+        q, k, v = self.qkv(tokens).reshape(n, length, 3, 4, channels // 4).permute(2, 0, 3, 1, 4).unbind(0)
+        attention = (q @ k.transpose(-2, -1)).softmax(dim=-1)
+        out = (attention @ v).transpose(1, 2).reshape(n, length, channels)
+        return self.mlp(out[:, 0])
+
+
+def test_layout_is_followed_through_permutes_reshapes_and_heads() -> None:
+    from convcalc.io.torch_verify import verify
+
+    report = assert_exact(Tokens(), (8, 6, 3))
+    assert report.output_shape == (32,)
+    assert {"cls_token", "patch", "norm", "qkv", "mlp"} <= {row.name for row in report.rows}
+    assert verify(report) == []
+
+
+def test_channel_dims_translate_to_logical_axes() -> None:
+    class Gate(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            weights = x.mean((2, 3), keepdim=True).softmax(dim=1)
+            return torch.cat([x * weights, x[:, :2]], dim=1)
+
+    flat, report = capture(Gate(), (5, 7, 4))
+    args = {layer.op: layer.args for layer in flat.layers}
+    assert args["mean"] == {"dims": [0, 1], "keepdim": True}
+    assert args["softmax"] == {"dim": -1} or args["softmax"] == {"dim": 2}
+    assert report.output_shape == (5, 7, 6)
+
+
+def test_an_op_outside_the_vocabulary_is_one_line_naming_op_module_and_source_line() -> None:
+    class Sorter(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = nn.Sequential(nn.Conv2d(3, 4, 1))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.sort(self.inner(x), dim=1).values
+
+    with pytest.raises(ConvCalcError) as raised:
+        capture(Sorter(), (4, 4, 3))
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message.startswith("aten.sort in the model's forward at test_torch_capture.py:")
+    assert "torch.sort(self.inner(x), dim=1)" in message
+
+
+def test_control_flow_on_values_is_one_line() -> None:
+    class Branchy(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x if x.sum() > 0 else -x
+
+    with pytest.raises(ConvCalcError, match="torch.export cannot capture model: ") as raised:
+        capture(Branchy(), (4, 4, 3))
+    assert "\n" not in str(raised.value)
