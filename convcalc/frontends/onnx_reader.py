@@ -21,7 +21,7 @@ from convcalc.errors import ConvCalcError, SpecError
 from convcalc.frontends.flat import FlatNetwork, to_spec_data
 
 if TYPE_CHECKING:
-    from convcalc.frontends.sources import SourceOptions
+    from convcalc.frontends.options import SourceOptions
 
 NEEDS_ONNX = "reading ONNX models needs the onnx package: pip install 'convcalc[onnx]'"
 MIN_OPSET, MAX_OPSET = 11, 21

@@ -10,24 +10,12 @@ validates and expands like any spec: one graph, one op catalogue, one analysis.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
-from convcalc.core.notation import Shape
+from convcalc.frontends.options import SourceOptions
 from convcalc.graph.model import Network
 
 Kind = Literal["spec", "ultralytics", "onnx"]
-
-
-@dataclass(frozen=True)
-class SourceOptions:
-    """What the command line may set for a front end: Ultralytics' ``--scale`` and ``--nc``; ``input_shape`` is the
-    ``--input`` override (channels last), which a front end may need before it builds the graph (ONNX's symbolic
-    dims, Ultralytics' default input)."""
-
-    scale: str | None = None
-    nc: int | None = None
-    input_shape: Shape | None = None
 
 
 def looks_like_onnx(head: bytes) -> bool:

@@ -26,7 +26,7 @@ from convcalc.frontends.ultralytics_registry import ACTIVATIONS, HEADS, LEGACY_O
 from convcalc.specfile.yamlnodes import LocatedList, line_of
 
 if TYPE_CHECKING:
-    from convcalc.frontends.sources import SourceOptions
+    from convcalc.frontends.options import SourceOptions
 
 SCALE_IN_NAME = re.compile(r"yolo(e-)?[v]?\d+([nslmx])")
 VARIABLES = ("nc", "kpt_shape", "reg_max", "end2end", "depth", "width", "max_channels", "scale")
@@ -324,7 +324,7 @@ def wrapped_spec(data: dict[str, Any], path: str) -> tuple[dict[str, Any], str, 
     the spec; with ``scale``, ``nc``, ``input``, ``fuse`` and ``expect``), so CI can gate a YAML it does not copy:
     (spec data of the model carrying the spec's ``expect``, the YAML's path, whether to fuse)."""
     from convcalc.core.notation import parse_shape
-    from convcalc.frontends.sources import SourceOptions
+    from convcalc.frontends.options import SourceOptions
     from convcalc.specfile.loader import parse_spec_file
 
     def line(key: str) -> int:
