@@ -1,7 +1,10 @@
 """The ATen op table: each op of a captured graph (``torch.export``'s IR, or core ATen after decompositions) as
-convcalc layers, by name in :data:`HANDLERS`.
+convcalc layers, by name in :data:`HANDLERS`, the one dispatch table. This module holds the ops with windows,
+weights or normalisation (conv, pooling, resampling, padding, linear algebra, attention, norms);
+:mod:`convcalc.frontends.torch_aten_layout` holds the elementwise, layout, reduction, split and merge ops, whose
+entries (:data:`~convcalc.frontends.torch_aten_layout.LAYOUT_HANDLERS`) the table takes in.
 
-A handler takes the :class:`~convcalc.frontends.torch_capture.Builder`, the node and its arguments in schema order
+A handler takes the :class:`~convcalc.frontends.torch_builder.Builder`, the node and its arguments in schema order
 (defaults filled in; graph values replaced by :class:`Tensor`, :class:`Param` or :class:`Many`) and returns the
 node's value. Ops that only move dims (permute, transpose, expand to the same size) change the layout and emit
 nothing; ops that PyTorch runs channels first (conv, bn, pooling, group norm, resampling) get their input in the
@@ -9,32 +12,20 @@ channels-first layout; ops on the last dim (linear, layer norm) get it with the 
 translated through the layout (:mod:`convcalc.frontends.torch_layout`), so PyTorch's ``dim=1`` of an NCHW tensor is
 ``dim: -1``. Parameters consumed by a module's op (conv, linear, norms, PReLU) are counted by that layer; any other
 parameter an op reads becomes a ``param`` layer; a buffer or constant operand of an elementwise op that does not
-widen the result is a constant ``value`` (the same shape and FLOPs).
+widen the result is a constant ``value`` (the same shape and FLOPs). Arguments equal to the op's default are left
+out (:func:`~convcalc.frontends.torch_aten_layout.set_unless_default`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from convcalc.frontends.torch_layout import natural, permuted, removed, transposed
+from convcalc.frontends.torch_aten_layout import LAYOUT_HANDLERS, Handler, one_or_list, set_unless_default
+from convcalc.frontends.torch_layout import natural, transposed
 from convcalc.frontends.torch_values import Many, Param, Tensor
 
 if TYPE_CHECKING:
-    from convcalc.frontends.torch_capture import Builder
-
-Handler = Callable[["Builder", Any, list[Any]], Any]
-
-
-def one_or_list(values: Any) -> Any:
-    """``[3, 3]`` -> 3, ``[3, 5]`` stays: one value per dimension written once when they agree."""
-    values = list(values) if isinstance(values, (list, tuple)) else [values]
-    return values[0] if len(set(values)) == 1 else values
-
-
-def flag(args: dict[str, Any], key: str, value: Any, default: Any) -> None:
-    if value != default:
-        args[key] = value
+    from convcalc.frontends.torch_builder import Builder
 
 
 # -- channels-first ops ---------------------------------------------------------------------------------------------
@@ -47,26 +38,28 @@ def conv_layer(b: Builder, node: Any, x: Tensor, weight: Any, bias: Any, stride:
     rank = len(w.shape) - 2
     out = w.shape[1] * groups if transposed_ else w.shape[0]
     args: dict[str, Any] = {"out": out, "k": one_or_list(w.shape[2:])}
-    flag(args, "s", one_or_list(stride), 1)
+    set_unless_default(args, "s", one_or_list(stride), 1)
     if isinstance(padding, str):
-        flag(args, "p", padding, "valid")
+        set_unless_default(args, "p", padding, "valid")
     else:
-        flag(args, "p", one_or_list(list(padding) * (rank if len(padding) == 1 else 1)), 0)
-    flag(args, "d", one_or_list(dilation), 1)
-    flag(args, "g", groups, 1)
+        set_unless_default(args, "p", one_or_list(list(padding) * (rank if len(padding) == 1 else 1)), 0)
+    set_unless_default(args, "d", one_or_list(dilation), 1)
+    set_unless_default(args, "g", groups, 1)
     if transposed_:
-        flag(args, "output_padding", one_or_list(output_padding), 0)
+        set_unless_default(args, "output_padding", one_or_list(output_padding), 0)
     if bias is None:
         args["bias"] = False
     owned = [w] + ([b.param(bias, "bias")] if bias is not None else [])
     return b.channels_first_op(node, x, "deconv" if transposed_ else "conv", args, owned)
 
 
-def h_conv(b: Builder, node: Any, a: list[Any]) -> Tensor:  # conv1d/2d/3d(input, weight, bias, stride, padding, dilation, groups)
+def h_conv(b: Builder, node: Any, a: list[Any]) -> Tensor:
+    """conv1d/2d/3d(input, weight, bias, stride, padding, dilation, groups)."""
     return conv_layer(b, node, a[0], a[1], a[2], a[3], a[4], a[5], a[6])
 
 
-def h_convolution(b: Builder, node: Any, a: list[Any]) -> Tensor:  # (input, w, b, stride, pad, dil, transposed, out_pad, g)
+def h_convolution(b: Builder, node: Any, a: list[Any]) -> Tensor:
+    """convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups)."""
     return conv_layer(b, node, a[0], a[1], a[2], a[3], a[4], a[5], a[8], a[6], a[7])
 
 
@@ -84,7 +77,7 @@ def bn_layer(b: Builder, node: Any, x: Tensor, weight: Any, bias: Any, mean: Any
         args["affine"] = False
     if mean is None:
         args["track_running_stats"] = False
-    flag(args, "eps", float(eps), 1e-5)
+    set_unless_default(args, "eps", float(eps), 1e-5)
     return b.channels_first_op(node, x, "bn", args, norm_params(b, weight, bias, mean, var))
 
 
@@ -105,30 +98,31 @@ def h_group_norm(b: Builder, node: Any, a: list[Any]) -> Tensor:  # (x, groups, 
     args: dict[str, Any] = {"groups": a[1]}
     if a[2] is None:
         args["affine"] = False
-    flag(args, "eps", float(a[4]), 1e-5)
+    set_unless_default(args, "eps", float(a[4]), 1e-5)
     return b.channels_first_op(node, a[0], "groupnorm", args, norm_params(b, a[2], a[3]))
 
 
 def h_native_group_norm(b: Builder, node: Any, a: list[Any]) -> Many:  # (x, w, b, N, C, HxW, group, eps)
     args: dict[str, Any] = {"groups": a[6]}
-    flag(args, "eps", float(a[7]), 1e-5)
+    set_unless_default(args, "eps", float(a[7]), 1e-5)
     return Many([b.channels_first_op(node, a[0], "groupnorm", args, norm_params(b, a[1], a[2])), None, None])
 
 
-def h_instance_norm(b: Builder, node: Any, a: list[Any]) -> Tensor:  # (x, w, b, mean, var, use_input_stats, mom, eps, cudnn)
+def h_instance_norm(b: Builder, node: Any, a: list[Any]) -> Tensor:
+    """instance_norm(x, weight, bias, mean, var, use_input_stats, momentum, eps, cudnn_enabled)."""
     args: dict[str, Any] = {}
-    flag(args, "affine", a[1] is not None, False)
-    flag(args, "track_running_stats", not a[5], False)
-    flag(args, "eps", float(a[7]), 1e-5)
+    set_unless_default(args, "affine", a[1] is not None, False)
+    set_unless_default(args, "track_running_stats", not a[5], False)
+    set_unless_default(args, "eps", float(a[7]), 1e-5)
     return b.channels_first_op(node, a[0], "instancenorm", args, norm_params(b, a[1], a[2], a[3], a[4]))
 
 
 def h_max_pool(b: Builder, node: Any, a: list[Any]) -> Any:  # (x, k, stride, padding, dilation, ceil_mode)
     args: dict[str, Any] = {"k": one_or_list(a[1])}
-    flag(args, "s", one_or_list(a[2] or a[1]), args["k"])
-    flag(args, "p", one_or_list(a[3]), 0)
-    flag(args, "d", one_or_list(a[4]), 1)
-    flag(args, "ceil", bool(a[5]), False)
+    set_unless_default(args, "s", one_or_list(a[2] or a[1]), args["k"])
+    set_unless_default(args, "p", one_or_list(a[3]), 0)
+    set_unless_default(args, "d", one_or_list(a[4]), 1)
+    set_unless_default(args, "ceil", bool(a[5]), False)
     out = b.channels_first_op(node, a[0], "maxpool", args)
     return Many([out, None]) if isinstance(node.meta.get("val"), (tuple, list)) else out
 
@@ -137,10 +131,10 @@ def h_avg_pool(b: Builder, node: Any, a: list[Any]) -> Tensor:  # (x, k, stride,
     if len(a) > 6 and a[6] is not None:
         b.fail("avg_pool with divisor_override has no convcalc op")
     args: dict[str, Any] = {"k": one_or_list(a[1])}
-    flag(args, "s", one_or_list(a[2] or a[1]), args["k"])
-    flag(args, "p", one_or_list(a[3]), 0)
-    flag(args, "ceil", bool(a[4]), False)
-    flag(args, "count_include_pad", bool(a[5]), True)
+    set_unless_default(args, "s", one_or_list(a[2] or a[1]), args["k"])
+    set_unless_default(args, "p", one_or_list(a[3]), 0)
+    set_unless_default(args, "ceil", bool(a[4]), False)
+    set_unless_default(args, "count_include_pad", bool(a[5]), True)
     return b.channels_first_op(node, a[0], "avgpool", args)
 
 
@@ -156,9 +150,9 @@ def h_adaptive_max(b: Builder, node: Any, a: list[Any]) -> Any:
 def interpolation(mode: str) -> Handler:
     def handler(b: Builder, node: Any, a: list[Any]) -> Tensor:
         args: dict[str, Any] = {"size": one_or_list(b.out_shape(node)[2:])}
-        flag(args, "mode", mode, "nearest")
+        set_unless_default(args, "mode", mode, "nearest")
         if mode not in ("nearest", "nearest-exact") and isinstance(a[2], bool):
-            flag(args, "align_corners", a[2], False)
+            set_unless_default(args, "align_corners", a[2], False)
         return b.channels_first_op(node, a[0], "interpolate", args)
 
     return handler
@@ -183,8 +177,8 @@ def h_pad(b: Builder, node: Any, a: list[Any]) -> Tensor:  # constant_pad_nd(x, 
         b.fail("negative padding (cropping) has no convcalc op")
     order = sorted(pairs)
     args: dict[str, Any] = {"p": [pairs[axis] for axis in order], "dims": order}
-    flag(args, "mode", mode, "constant")
-    flag(args, "value", value or 0, 0)
+    set_unless_default(args, "mode", mode, "constant")
+    set_unless_default(args, "value", value or 0, 0)
     return b.emit_like(node, x, "pad", args, x.layout)
 
 
@@ -265,7 +259,7 @@ def h_layer_norm(b: Builder, node: Any, a: list[Any]) -> Tensor:  # (x, normaliz
         args["elementwise_affine"] = False
     elif a[3] is None:
         args["bias"] = False
-    flag(args, "eps", float(a[4]), 1e-5)
+    set_unless_default(args, "eps", float(a[4]), 1e-5)
     return b.last_axis_op(node, a[0], "layernorm", args, norm_params(b, a[2], a[3]), len(shape))
 
 
@@ -283,7 +277,7 @@ def h_sdpa(b: Builder, node: Any, a: list[Any]) -> Tensor:  # (q, k, v, mask, dr
     operands = [a[0], a[1], a[2]] + ([a[3]] if a[3] is not None else [])
     refs = [b.natural_ref(v) for v in operands]
     args: dict[str, Any] = {}
-    flag(args, "causal", bool(a[5]), False)
+    set_unless_default(args, "causal", bool(a[5]), False)
     if a[6] is not None:
         args["scale"] = float(a[6])
     out_shape = b.out_shape(node)
@@ -296,246 +290,7 @@ def h_prelu(b: Builder, node: Any, a: list[Any]) -> Tensor:
     return b.channels_first_op(node, a[0], "prelu", args, [w])
 
 
-# -- dims through the layout ----------------------------------------------------------------------------------------
-
-
-def dim_op(op: str, dim_index: int = 1, extra: Callable[[list[Any]], dict[str, Any]] | None = None) -> Handler:
-    """An op with one ``dim`` argument (softmax, log_softmax, cumsum): the dim translated to the logical axis."""
-
-    def handler(b: Builder, node: Any, a: list[Any]) -> Tensor:
-        x = b.tensor(a[0])
-        args = {"dim": x.layout.axis(a[dim_index], len(x.shape)), **(extra(a) if extra else {})}
-        return b.emit_like(node, x, op, args, x.layout)
-
-    return handler
-
-
-def reduction(op: str, dims_index: int = 1, keepdim_index: int = 2, extra: Callable[[list[Any]], dict[str, Any]] | None = None) -> Handler:
-    def handler(b: Builder, node: Any, a: list[Any]) -> Tensor:
-        x = b.tensor(a[0])
-        rank = len(x.shape)
-        given = a[dims_index] if dims_index < len(a) else None
-        phys = [d % rank for d in ([given] if isinstance(given, int) else (given or range(rank)))]
-        if x.layout.batch in phys:
-            b.fail(f"{op} over the batch dim has no convcalc op")
-        keepdim = bool(a[keepdim_index]) if keepdim_index < len(a) and a[keepdim_index] is not None else False
-        axes = sorted(x.layout.axis(d, rank) for d in phys)
-        args: dict[str, Any] = {"dims": axes[0] if len(axes) == 1 else axes, **(extra(a) if extra else {})}
-        flag(args, "keepdim", keepdim, False)
-        layout = x.layout if keepdim else removed(x.layout, set(phys))
-        return b.emit_like(node, x, op, args, layout)
-
-    return handler
-
-
-def h_split(b: Builder, node: Any, a: list[Any]) -> Many:  # split(x, size, dim) / split_with_sizes(x, sizes, dim)
-    x = b.tensor(a[0])
-    rank = len(x.shape)
-    shapes = [tuple(t.shape) for t in node.meta["val"]]
-    out = b.emit_like(node, x, "split", {"sizes": one_or_list(a[1]) if isinstance(a[1], list) else a[1],
-                                         "dim": x.layout.axis(a[2], rank)}, x.layout, shape=x.shape)
-    return Many([Tensor(f"{out.ref}[{k}]", shape, x.layout) for k, shape in enumerate(shapes)])
-
-
-def h_chunk(b: Builder, node: Any, a: list[Any]) -> Many:
-    x = b.tensor(a[0])
-    shapes = [tuple(t.shape) for t in node.meta["val"]]
-    out = b.emit_like(node, x, "chunk", {"chunks": a[1], "dim": x.layout.axis(a[2], len(x.shape))}, x.layout,
-                      shape=x.shape)
-    return Many([Tensor(f"{out.ref}[{k}]", shape, x.layout) for k, shape in enumerate(shapes)])
-
-
-def h_unbind(b: Builder, node: Any, a: list[Any]) -> Many:  # unbind(x, dim): split in ones, each without the dim
-    x = b.tensor(a[0])
-    rank, dim = len(x.shape), a[1] % len(x.shape)
-    if dim == x.layout.batch:
-        return Many([Tensor(x.ref, x.shape[1:], removed(x.layout, {dim}))])
-    out = b.emit_like(node, x, "split", {"sizes": 1, "dim": x.layout.axis(dim, rank)}, x.layout, shape=x.shape)
-    pieces = [Tensor(f"{out.ref}[{k}]", x.shape[:dim] + (1,) + x.shape[dim + 1 :], x.layout) for k in range(x.shape[dim])]
-    return Many([b.reshape(node, piece, x.shape[:dim] + x.shape[dim + 1 :]) for piece in pieces])
-
-
-def h_select(b: Builder, node: Any, a: list[Any]) -> Any:  # select(x, dim, index): a slice, then the dim dropped
-    x = b.value_or_param(a[0])
-    rank, dim, index = len(x.shape), a[1] % len(x.shape), a[2]
-    out_shape = b.out_shape(node)
-    if isinstance(x, Param):
-        b.fail("indexing a parameter has no convcalc op")
-    if dim == x.layout.batch:
-        return Tensor(x.ref, out_shape, removed(x.layout, {dim}))
-    index %= x.shape[dim]
-    piece = b.emit_like(node, x, "slice", {"dim": x.layout.axis(dim, rank), "start": index, "stop": index + 1},
-                        x.layout, shape=x.shape[:dim] + (1,) + x.shape[dim + 1 :])
-    return b.reshape(node, piece, out_shape)
-
-
-def h_slice(b: Builder, node: Any, a: list[Any]) -> Tensor:  # slice(x, dim, start, end, step)
-    x = b.tensor(a[0])
-    rank, dim = len(x.shape), a[1] % len(x.shape)
-    out_shape = b.out_shape(node)
-    if out_shape == x.shape:
-        return x
-    if dim == x.layout.batch:
-        b.fail("slicing the batch dim has no convcalc op")
-    size = x.shape[dim]
-    start = 0 if a[2] is None else max(0, min(size, a[2] + size if a[2] < 0 else a[2]))
-    stop = size if a[3] is None else max(0, min(size, a[3] + size if a[3] < 0 else a[3]))
-    args: dict[str, Any] = {"dim": x.layout.axis(dim, rank), "start": start, "stop": stop}
-    flag(args, "step", a[4], 1)
-    return b.emit_like(node, x, "slice", args, x.layout)
-
-
-def h_cat(b: Builder, node: Any, a: list[Any]) -> Tensor:
-    return b.concat(node, a[0], a[1])
-
-
-def h_stack(b: Builder, node: Any, a: list[Any]) -> Tensor:  # stack(tensors, dim): each unsqueezed, then concatenated
-    dim = a[1] % (len(b.out_shape(node)))
-    parts = []
-    for value in a[0]:
-        shape = value.shape[:dim] + (1,) + value.shape[dim:]
-        parts.append(b.reshape(node, value, shape) if isinstance(value, Tensor) else value.reshaped(shape))
-    return b.concat(node, parts, dim)
-
-
-def h_roll(b: Builder, node: Any, a: list[Any]) -> Tensor:  # roll(x, shifts, dims)
-    x = b.tensor(a[0])
-    if not a[2]:
-        b.fail("torch.roll without dims has no convcalc op here")
-    axes = [x.layout.axis(d, len(x.shape)) for d in a[2]]
-    return b.emit_like(node, x, "roll", {"shifts": list(a[1]) if len(a[1]) > 1 else a[1][0],
-                                         "dims": axes if len(axes) > 1 else axes[0]}, x.layout)
-
-
-# -- layout only ----------------------------------------------------------------------------------------------------
-
-
-def h_permute(b: Builder, node: Any, a: list[Any]) -> Any:
-    value = b.value_or_param(a[0])
-    if isinstance(value, Param):
-        return value.permuted([d % len(value.shape) for d in a[1]])
-    return Tensor(value.ref, b.out_shape(node), permuted(value.layout, list(a[1])))
-
-
-def h_transpose(b: Builder, node: Any, a: list[Any]) -> Any:
-    value = b.value_or_param(a[0])
-    rank = len(value.shape)
-    dims = list(range(rank))
-    if rank >= 2:
-        d0, d1 = (a[1] % rank, a[2] % rank) if len(a) >= 3 else (0, 1)
-        dims[d0], dims[d1] = dims[d1], dims[d0]
-    if isinstance(value, Param):
-        return value.permuted(dims)
-    return Tensor(value.ref, b.out_shape(node), permuted(value.layout, dims))
-
-
-def h_reshape(b: Builder, node: Any, a: list[Any]) -> Any:
-    value = b.value_or_param(a[0])
-    out_shape = b.out_shape(node)
-    if isinstance(value, Param):
-        return value.reshaped(out_shape)
-    return b.reshape(node, value, out_shape)
-
-
-def h_expand(b: Builder, node: Any, a: list[Any]) -> Any:
-    value = b.value_or_param(a[0])
-    out_shape = b.out_shape(node)
-    if tuple(value.shape) == out_shape:
-        return value
-    if isinstance(value, Param):
-        return value.expanded(out_shape)
-    if len(value.shape) != len(out_shape):
-        value = b.reshape(node, value, (1,) * (len(out_shape) - len(value.shape)) + tuple(value.shape))
-    return b.emit_like(node, value, "expand", {"shape": list(value.layout.logical(out_shape))}, value.layout,
-                       shape=out_shape)
-
-
-def h_index(b: Builder, node: Any, a: list[Any]) -> Param:
-    """``table[index]`` of a parameter by buffers (relative position bias): the gathered tensor, whose parameters are
-    the table's (counted once by a ``param`` layer of the table's shape)."""
-    table = a[0]
-    if not isinstance(table, Param) or any(isinstance(i, Tensor) for i in a[1] or []):
-        b.fail("indexing by computed values has no convcalc op")
-    return Param(table.fqn, b.out_shape(node), "gathered" if table.kind == "param" else table.kind,
-                 numel=table.numel, source=table.shape if table.kind == "param" else None)
-
-
-def passthrough(b: Builder, node: Any, a: list[Any]) -> Any:
-    return a[0]
-
-
-# -- elementwise ----------------------------------------------------------------------------------------------------
-
-
-def unary(op: str, extra: Callable[[list[Any]], dict[str, Any]] | None = None) -> Handler:
-    def handler(b: Builder, node: Any, a: list[Any]) -> Tensor:
-        x = b.tensor(a[0])
-        return b.emit_like(node, x, op, extra(a) if extra else {}, x.layout)
-
-    return handler
-
-
-def h_hardtanh(b: Builder, node: Any, a: list[Any]) -> Tensor:
-    low, high = float(a[1]), float(a[2])
-    if (low, high) == (0.0, 6.0):
-        return unary("relu6")(b, node, a)
-    return unary("hardtanh", lambda _: {"min_val": low, "max_val": high})(b, node, a)
-
-
-def h_clamp(b: Builder, node: Any, a: list[Any]) -> Tensor:
-    low, high = (a[1] if len(a) > 1 else None), (a[2] if len(a) > 2 else None)
-    if isinstance(low, Tensor | Param) or isinstance(high, Tensor | Param):
-        b.fail("clamp to tensor bounds has no convcalc op")
-    if (low, high) == (0, 6) or (low, high) == (0.0, 6.0):
-        return unary("relu6")(b, node, a)
-    if low == 0 and high is None:
-        return unary("relu")(b, node, a)
-    args = {k: v for k, v in (("min", low), ("max", high)) if v is not None}
-    return unary("clamp", lambda _: args)(b, node, a)
-
-
-def binary(op: str) -> Handler:
-    return lambda b, node, a: b.binary(node, op, [a[0], a[1]], b.out_shape(node))
-
-
-def h_rsub(b: Builder, node: Any, a: list[Any]) -> Tensor:  # rsub(x, other) = other - x
-    return b.binary(node, "sub", [a[1], a[0]], b.out_shape(node))
-
-
-def h_add(b: Builder, node: Any, a: list[Any]) -> Tensor:  # add(x, other, alpha)
-    if len(a) > 2 and a[2] not in (None, 1):
-        b.fail("add with alpha has no convcalc op")
-    return b.binary(node, "add", [a[0], a[1]], b.out_shape(node))
-
-
-def h_sub(b: Builder, node: Any, a: list[Any]) -> Tensor:
-    if len(a) > 2 and a[2] not in (None, 1):
-        b.fail("sub with alpha has no convcalc op")
-    return b.binary(node, "sub", [a[0], a[1]], b.out_shape(node))
-
-
-ACTIVATIONS = {
-    "relu": "relu", "relu_": "relu", "sigmoid": "sigmoid", "sigmoid_": "sigmoid", "tanh": "tanh", "tanh_": "tanh",
-    "silu": "silu", "silu_": "silu", "hardswish": "hardswish", "hardswish_": "hardswish", "hardsigmoid": "hardsigmoid",
-    "hardsigmoid_": "hardsigmoid", "mish": "mish", "mish_": "mish", "selu": "selu", "selu_": "selu",
-    "log_sigmoid": "logsigmoid", "exp": "exp", "log": "log", "sqrt": "sqrt", "rsqrt": "rsqrt", "neg": "neg",
-    "abs": "abs", "reciprocal": "reciprocal", "square": "square", "sign": "sign", "erf": "gelu",
-}
-
 HANDLERS: dict[str, Handler] = {
-    **{name: unary(op) for name, op in ACTIVATIONS.items()},
-    "gelu": unary("gelu", lambda a: {"approximate": a[1]} if len(a) > 1 and a[1] not in (None, "none") else {}),
-    "gelu_": unary("gelu", lambda a: {"approximate": a[1]} if len(a) > 1 and a[1] not in (None, "none") else {}),
-    "leaky_relu": unary("leakyrelu", lambda a: {"negative_slope": float(a[1])} if a[1] != 0.01 else {}),
-    "leaky_relu_": unary("leakyrelu", lambda a: {"negative_slope": float(a[1])} if a[1] != 0.01 else {}),
-    "elu": unary("elu", lambda a: {"alpha": float(a[1])} if a[1] != 1 else {}),
-    "elu_": unary("elu", lambda a: {"alpha": float(a[1])} if a[1] != 1 else {}),
-    "celu": unary("celu"), "softplus": unary("softplus"),
-    "pow": unary("pow", lambda a: {"exponent": a[1]}),
-    "hardtanh": h_hardtanh, "hardtanh_": h_hardtanh, "clamp": h_clamp, "clamp_": h_clamp, "clip": h_clamp,
-    "clamp_min": lambda b, node, a: h_clamp(b, node, [a[0], a[1], None]),
-    "add": h_add, "add_": h_add, "sub": h_sub, "sub_": h_sub, "rsub": h_rsub,
-    "mul": binary("mul"), "mul_": binary("mul"), "div": binary("div"), "div_": binary("div"),
     "conv1d": h_conv, "conv2d": h_conv, "conv3d": h_conv, "convolution": h_convolution,
     "conv_transpose1d": h_conv_transpose, "conv_transpose2d": h_conv_transpose, "conv_transpose3d": h_conv_transpose,
     "batch_norm": h_batch_norm, "_native_batch_norm_legit_no_training": h_bn_no_training,
@@ -557,22 +312,9 @@ HANDLERS: dict[str, Handler] = {
     "constant_pad_nd": h_pad, "pad": h_pad,
     "linear": h_linear, "addmm": h_addmm, "mm": h_mm, "matmul": h_matmul, "bmm": h_matmul,
     "scaled_dot_product_attention": h_sdpa, "einsum": h_einsum,
-    "softmax": dim_op("softmax"), "_softmax": dim_op("softmax"), "log_softmax": dim_op("logsoftmax"),
-    "_log_softmax": dim_op("logsoftmax"),
-    "mean": reduction("mean"), "sum": reduction("sum"), "amax": reduction("amax"), "amin": reduction("amin"),
-    "var": reduction("var", extra=lambda a: {"correction": int(a[2])} if len(a) > 2 and isinstance(a[2], (int, float)) and not isinstance(a[2], bool) and a[2] != 1 else {}, keepdim_index=3),
-    "linalg_vector_norm": reduction("norm", dims_index=2, keepdim_index=3, extra=lambda a: {"p": float(a[1])} if a[1] != 2 else {}),
-    "split": h_split, "split_with_sizes": h_split, "chunk": h_chunk, "unbind": h_unbind,
-    "select": h_select, "slice": h_slice, "cat": h_cat, "concat": h_cat, "stack": h_stack, "roll": h_roll,
-    "permute": h_permute, "transpose": h_transpose, "t": h_transpose, "swapaxes": h_transpose,
-    "view": h_reshape, "reshape": h_reshape, "_unsafe_view": h_reshape, "flatten": h_reshape, "unflatten": h_reshape,
-    "squeeze": h_reshape, "squeeze_": h_reshape, "unsqueeze": h_reshape, "unsqueeze_": h_reshape,
-    "index": h_index, "expand": h_expand, "expand_as": h_expand,
-    "contiguous": passthrough, "clone": passthrough, "dropout": passthrough, "dropout_": passthrough,
-    "feature_dropout": passthrough, "alpha_dropout": passthrough, "detach": passthrough, "alias": passthrough,
-    "lift_fresh_copy": passthrough, "to": passthrough, "_to_copy": passthrough, "type_as": passthrough,
-    "native_dropout": lambda b, node, a: Many([a[0], None]),
+    **LAYOUT_HANDLERS,
 }
+"""Every ATen op convcalc follows, by its overload packet's name (``aten.conv2d.default`` -> ``conv2d``)."""
 
 ON_TENSORS = {"permute", "transpose", "t", "swapaxes", "view", "reshape", "_unsafe_view", "flatten", "unflatten",
               "squeeze", "unsqueeze", "expand", "expand_as", "index", "linear", "addmm", "mm", "matmul", "bmm", "cat",

@@ -39,7 +39,8 @@ def build_library_model(library: str, name: str) -> Any:
         try:
             builder = torchvision.models.get_model_builder(name)
         except ValueError:
-            raise ConvCalcError(f"torchvision has no model {name!r} (torchvision {torchvision.__version__})", "target") from None
+            raise ConvCalcError(f"torchvision has no model {name!r} (torchvision {torchvision.__version__})",
+                                "target") from None
         options: dict[str, Any] = {"weights": None}
         if "weights_backbone" in inspect.signature(builder).parameters:
             options["weights_backbone"] = None
@@ -76,7 +77,8 @@ def load_target(target: str) -> Any:
     location, _, attribute = target.rpartition(":")
     if not location or not attribute:
         raise ConvCalcError(
-            f"expected torchvision:NAME, timm:NAME, path/to/file.py:callable or package.module:callable, got {target!r}",
+            "expected torchvision:NAME, timm:NAME, path/to/file.py:callable or package.module:callable, "
+            f"got {target!r}",
             "target")
     torch = require_torch()
     if location in LIBRARIES:

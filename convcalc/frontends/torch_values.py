@@ -28,8 +28,8 @@ class Tensor:
 @dataclass(frozen=True)
 class Param:
     """A tensor of the module read by an op: ``fqn`` its qualified name (``layer1.0.conv1.weight``), ``shape`` as the
-    op sees it (after views; ``gathered``: indexed from a table of shape ``source``), ``transposed`` when the last two dims are swapped (``weight.t()``), ``scalar`` the
-    value of a one-element constant."""
+    op sees it (after views; ``gathered``: indexed from a table of shape ``source``), ``transposed`` when the last two
+    dims are swapped (``weight.t()``), ``scalar`` the value of a one-element constant."""
 
     fqn: str
     shape: PhysShape

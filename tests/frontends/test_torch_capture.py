@@ -229,6 +229,54 @@ def test_layout_is_followed_through_permutes_reshapes_and_heads() -> None:
     assert verify(report) == []
 
 
+class Attention(nn.Module):
+    """nn.MultiheadAttention on tokens made from a 1-D grid (N, E, L): self-attention, or cross-attention with keys
+    and values of their own widths (``kdim``, ``vdim``), batch first or not, with or without an additive mask."""
+
+    def __init__(self, batch_first: bool = True, cross: str = "", mask: bool = False, **options: object) -> None:
+        super().__init__()
+        kdim, vdim = (8, 8) if cross == "kv" else (8, 12) if cross == "k,v" else (16, 16)
+        self.attn = nn.MultiheadAttention(16, 4, batch_first=batch_first, kdim=kdim, vdim=vdim, **options)
+        self.key = nn.Linear(16, kdim) if cross else None
+        self.value = nn.Linear(16, vdim) if cross == "k,v" else None
+        self.mask = nn.Parameter(torch.zeros(6, 6)) if mask else None  # a learned additive bias
+        self.need_weights = not batch_first  # the averaged weights, computed and left unused
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.transpose(1, 2) if self.attn.batch_first else x.permute(2, 0, 1)  # (N, L, E) or (L, N, E)
+        key = self.key(x) if self.key is not None else x
+        value = self.value(x) if self.value is not None else key
+        out = self.attn(x, key, value, attn_mask=self.mask, need_weights=self.need_weights)[0]
+        return out if self.attn.batch_first else out.transpose(0, 1)
+
+
+@pytest.mark.parametrize(("options", "inputs"), [
+    ({}, ["input"]), ({"batch_first": False}, ["input"]), ({"cross": "kv"}, ["input", "key"]),
+    ({"cross": "k,v"}, ["input", "key", "value"]), ({"bias": False, "add_bias_kv": True, "add_zero_attn": True}, ["input"]),
+])
+def test_multihead_attention_is_one_mha_layer_named_by_the_module(options: dict[str, object], inputs: list[str]) -> None:
+    from convcalc.io.torch_verify import verify
+
+    model = Attention(**options)  # type: ignore[arg-type]
+    report = assert_exact(model, (6, 16), layout="tokens")
+    rows = [row for row in report.rows if row.op == "mha"]
+    assert [row.name for row in rows] == ["attn"]
+    flat, _ = capture(model, (6, 16))
+    layer = next(layer for layer in flat.layers if layer.op == "mha")
+    assert [ref.split(".")[0] for ref in layer.inputs] == inputs
+    assert layer.args["heads"] == 4
+    assert verify(report) == []
+
+
+def test_multihead_attention_with_a_mask_is_lowered_op_by_op() -> None:
+    model = Attention(mask=True)
+    _, report = capture(model, (6, 16))
+    params, macs, _ = truth(model, (6, 16))
+    assert (report.params, report.macs) == (params, macs)
+    assert "mha" not in {row.op for row in report.rows}
+    assert "attention" in {row.op for row in report.rows}
+
+
 def test_channel_dims_translate_to_logical_axes() -> None:
     class Gate(nn.Module):
         def forward(self, x: torch.Tensor) -> torch.Tensor:
