@@ -126,6 +126,9 @@ def default_input(target: str, model: Any) -> Shape | None:
     if isinstance(config, dict) and config.get("input_size"):
         return channels_last(config["input_size"])
     if library == "torchvision":
+        size = getattr(model, "image_size", None)  # the model built without weights fixes it (ViT: 224, not
+        if isinstance(size, int) and not isinstance(size, bool):  # the 518 of vit_h_14's first weights)
+            return (size, size, 3)
         return torchvision_input(name)
     return None
 

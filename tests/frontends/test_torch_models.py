@@ -258,5 +258,7 @@ def test_default_inputs_come_from_the_library() -> None:
     assert default_input("timm:tf_efficientnet_b3", load_target("timm:tf_efficientnet_b3")) == (300, 300, 3)
     assert default_input("torchvision:inception_v3", load_target("torchvision:inception_v3")) == (299, 299, 3)
     assert default_input("torchvision:r3d_18", load_target("torchvision:r3d_18")) is None
+    # vit_h_14's first weights are 518x518, but the model without weights is built for its own image_size, 224
+    assert default_input("torchvision:vit_h_14", load_target("torchvision:vit_h_14")) == (224, 224, 3)
     with pytest.raises(ConvCalcError, match="timm has no model 'no_such_net'"):
         load_target("timm:no_such_net")
