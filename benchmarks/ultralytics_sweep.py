@@ -29,7 +29,8 @@ def main() -> None:
 
     LOGGER.setLevel(logging.ERROR)
     classes = {"detect": tasks.DetectionModel, "segment": tasks.SegmentationModel, "pose": tasks.PoseModel,
-               "obb": tasks.OBBModel, "classify": tasks.ClassificationModel}  # fmt: skip
+               "obb": tasks.OBBModel, "classify": tasks.ClassificationModel, "depth": tasks.DepthModel,
+               "semantic": tasks.SemanticSegmentationModel}  # fmt: skip
     root = Path(ultralytics.__file__).parent / "cfg" / "models"
     pattern = sys.argv[1] if len(sys.argv) > 1 else "*/*.yaml"
     only = sys.argv[2].split(",") if len(sys.argv) > 2 else None

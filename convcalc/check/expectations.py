@@ -306,13 +306,17 @@ class CheckResult:
         return 1 if self.failures else 0
 
 
-def load_front_end(path: str) -> tuple[Any, Any]:
-    """(network, report) of a network file a front end reads (an ONNX model, an Ultralytics model YAML)."""
+def load_front_end(path: str, options: Any = None, fuse: bool = False) -> tuple[Any, Any]:
+    """(network, report) of a network file a front end reads (an ONNX model, an Ultralytics model YAML), with the
+    command line's ``SourceOptions`` (``--scale``, ``--nc``) and ``--fuse``."""
     from convcalc.frontends.sources import load_network
     from convcalc.graph.analysis import analyze
+    from convcalc.graph.fuse import fuse_batchnorm
     from convcalc.specfile.limits import current_limit
 
-    network = load_network(path, current_limit())
+    network = load_network(path, current_limit(), options)
+    if fuse:
+        network = fuse_batchnorm(network)
     try:
         return network, analyze(network)
     except SpecError:
@@ -321,19 +325,27 @@ def load_front_end(path: str) -> tuple[Any, Any]:
         raise SpecError(error.message, path) from None
 
 
-def check_file(path: str, named: bool = True, expectations: dict[str, str] | None = None) -> FileResult:
+def check_file(path: str, named: bool = True, expectations: dict[str, str] | None = None, options: Any = None,
+               fuse: bool = False) -> FileResult:  # fmt: skip
     """Load, analyze and check one spec. A file found by a search whose content is no spec is skipped (pre-commit
     and folder searches meet workflows, compose files ...); a file named that is no spec is an error, unless it
     is a network a front end reads (an ONNX model, an Ultralytics YAML), checked against ``expectations`` (the
-    command line's ``--expect``, which every file is checked against besides its own ``expect:``)."""
+    command line's ``--expect``, which every file is checked against besides its own ``expect:``), built with
+    ``options`` (``--scale``, ``--nc``) and ``fuse``. A named ``yolov8n.yaml`` that is not on disk is Ultralytics'
+    name for ``yolov8.yaml`` next to it at scale n, as ``net`` reads it."""
     from dataclasses import replace
 
     from convcalc.frontends.sources import source_kind
+    from convcalc.frontends.ultralytics_yaml import unified_path
 
     result = FileResult(path)
     try:
-        if named and source_kind(path) == "onnx":
-            network, report = load_front_end(path)
+        if named and unified_path(path) is not None:
+            if not expectations:
+                raise SpecError("an Ultralytics model YAML has no expect: fields; give them with --expect 'params <= 3.2M'", path)
+            network, report = load_front_end(path, options, fuse)
+        elif named and source_kind(path) == "onnx":
+            network, report = load_front_end(path, options, fuse)
         else:
             try:
                 source = read_spec_source(path, named)
@@ -341,7 +353,7 @@ def check_file(path: str, named: bool = True, expectations: dict[str, str] | Non
                 if error.message != NOT_A_SPEC or not expectations:
                     raise
                 source = None
-                network, report = load_front_end(path)
+                network, report = load_front_end(path, options, fuse)
             else:
                 if source is None:
                     result.skipped = True
@@ -359,9 +371,10 @@ def check_file(path: str, named: bool = True, expectations: dict[str, str] | Non
 
 
 def check_paths(paths: Sequence[str], allow_empty: bool = False, named_non_specs: bool = True,
-                expectations: dict[str, str] | None = None) -> CheckResult:  # fmt: skip
+                expectations: dict[str, str] | None = None, options: Any = None, fuse: bool = False) -> CheckResult:  # fmt: skip
     """Check every spec in ``paths`` (files, folders, globs). ``named_non_specs=False`` skips named files that are no
     spec as a search does (for pre-commit, which names every YAML file). Raises SpecError for a FIFO or device.
-    ``expectations`` (``--expect``) apply to every file."""
-    files = [check_file(path, named and named_non_specs, expectations) for path, named in collect(paths)]
+    ``expectations`` (``--expect``) apply to every file; ``options`` (``--scale``, ``--nc``) and ``fuse`` to the files
+    a front end reads (Ultralytics YAMLs, ONNX models)."""
+    files = [check_file(path, named and named_non_specs, expectations, options, fuse) for path, named in collect(paths)]
     return CheckResult(files, allow_empty, tuple(paths))

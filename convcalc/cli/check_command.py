@@ -7,13 +7,14 @@ from typing import Annotated, Optional
 
 import typer
 
-from convcalc.cli.common import MAX_LAYERS_HELP, fail, run_core
+from convcalc.cli.common import FUSE_HELP, MAX_LAYERS_HELP, NC_HELP, SCALE_HELP, fail, run_core
 from convcalc.report.formats import CheckFormat
 
 EPILOG = (
     "Examples: convcalc check specs/ (exit 0: all expectations hold, 1: one fails, 2: a spec is invalid); "
     "convcalc check model.yaml --format github; convcalc check --update model.yaml; "
-    "convcalc check model.onnx --expect 'params <= 3.2M' --expect 'macs < 1.5G'"
+    "convcalc check model.onnx --expect 'params <= 3.2M' --expect 'macs < 1.5G'; "
+    "convcalc check yolov8n.yaml --fuse --expect 'params <= 3.2M'"
 )
 
 
@@ -25,6 +26,9 @@ def check(
     skip_non_specs: Annotated[bool, typer.Option("--skip-non-specs", help="Skip named files that are not specs, as a folder search does (for pre-commit, which names every YAML file).")] = False,
     max_layers: Annotated[Optional[str], typer.Option("--max-layers", help=MAX_LAYERS_HELP, show_default="1,000,000")] = None,
     expect: Annotated[Optional[list[str]], typer.Option("--expect", help="An expectation for every file, as expect: takes it: 'params <= 3.2M', 'macs < 1.5G', 'output 1000' (repeatable; for files nobody edits: ONNX models, Ultralytics YAMLs).")] = None,
+    scale: Annotated[Optional[str], typer.Option("--scale", help=SCALE_HELP + " With --expect.")] = None,
+    nc: Annotated[Optional[str], typer.Option("--nc", help=NC_HELP + " With --expect.")] = None,
+    fuse: Annotated[bool, typer.Option("--fuse", help=FUSE_HELP + " For the files checked with --expect (ONNX models, Ultralytics YAMLs).")] = False,
 ) -> None:
     """Check the expectations written in specs (expect: on layers and at the top level); a CI gate."""
     from convcalc.check import check_paths
@@ -40,11 +44,18 @@ def check(
     expectations = run_core(lambda: command_line_expectations(expect or []))
     if update and expectations:
         fail("--expect: --update writes the expect: fields of specs; expectations given on the command line are not written")
+    given = [flag for flag, value in (("--scale", scale), ("--nc", nc), ("--fuse", fuse)) if value]
+    if given and not expectations:
+        fail(f"{given[0]}: builds the Ultralytics YAMLs (and ONNX models) checked with --expect; give --expect too "
+             "(a spec naming a YAML says ultralytics:, scale:, nc:, fuse:)")  # fmt: skip
     if update:
         update_specs(specs, allow_empty, skip_non_specs, limit)
         return
+    from convcalc.run import source_options
+
+    options = run_core(lambda: source_options(scale, nc))
     with layer_limit(limit):
-        result = run_core(lambda: check_paths(specs, allow_empty, not skip_non_specs, expectations))
+        result = run_core(lambda: check_paths(specs, allow_empty, not skip_non_specs, expectations, options, fuse))
     if format == "json":
         print(check_output.json_text(result))
     elif format == "github":

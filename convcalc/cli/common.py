@@ -22,7 +22,8 @@ FLAGS = {"target": "TARGET", "to": "--to", "in": "--in", "max_layers": "--max-la
 MAX_LAYERS_HELP = "Refuse specs that expand to more layers than this."
 SCALE_HELP = "Ultralytics YAML: the scale (n, s, m, l, x) [default: the file name's (yolov8n.yaml), else the first]."
 NC_HELP = "Ultralytics YAML: the number of classes, instead of the YAML's nc."
-FUSE_HELP = "Fold each batch norm into the conv (or linear) before it, as inference and Ultralytics' model.fuse() do."
+FUSE_HELP = ("The inference graph, as Ultralytics' model.fuse() makes it: each batch norm folded into the conv (or linear) "
+             "before it, RepConv/RepVGG branches merged, layers no output reads dropped.")
 
 
 def fail(message: str) -> NoReturn:

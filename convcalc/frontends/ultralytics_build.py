@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from convcalc.errors import SpecError
+
 Entry = dict[str, Any]
 
 
@@ -27,11 +29,13 @@ class Act:
 @dataclass
 class BlockInfo:
     """What a block holds besides its layers: the module paths of its leaf modules (relative to the block; shared
-    activations apart, in ``shared``) and the container paths (sub-modules, ``nn.ModuleList``, ``nn.Sequential``)."""
+    activations apart, in ``shared``), the container paths (sub-modules, ``nn.ModuleList``, ``nn.Sequential``) and
+    the modules the inference never runs with their parameter counts (``unused``: training-only heads)."""
 
     leaves: set[str] = field(default_factory=set)
     containers: set[str] = field(default_factory=set)
     shared: set[str] = field(default_factory=set)
+    unused: dict[str, int] = field(default_factory=dict)
 
 
 def op(name: str, local: str, source: Any = None, *, module: bool = True, **args: Any) -> tuple[Entry, bool]:
@@ -81,7 +85,12 @@ class Layers:
         self.info.leaves |= {f"{local}.{path}" for path in sub.leaves}
         self.info.containers |= {f"{local}.{path}" for path in sub.containers}
         self.info.shared |= sub.shared
+        self.info.unused |= {f"{local}.{path}": count for path, count in sub.unused.items()}
         return local
+
+    def unused(self, local: str, params: int) -> None:
+        """A module the inference never runs (a spec's ``unused:``): its parameters count, it computes nothing."""
+        self.info.unused[local] = params
 
     def container(self, path: str) -> None:
         """A container module with no layer of its own (``self.m = nn.ModuleList(...)``)."""
@@ -142,3 +151,24 @@ def make_divisible(x: float, divisor: int) -> int:
     import math
 
     return math.ceil(x / divisor) * divisor
+
+
+def grid_of(builder: Builder, layers: list[Any], input_shape: tuple[int, ...], f: Any, index: int,
+            where: tuple[str, int]) -> tuple[int, int]:  # fmt: skip
+    """The (H, W) of row ``f``'s output (relative to row ``index``), from an analysis of the rows so far: area
+    attention and ``CBFuse`` need the grid's size (``where``: the YAML's path and the row's line, for errors)."""
+    from convcalc.core.notation import format_shape
+    from convcalc.graph.analysis import analyze
+    from convcalc.specfile.loader import build
+
+    path, line = where
+    if not isinstance(f, int) or isinstance(f, bool):
+        raise SpecError(f"row {index}: from {f!r}: expected one row", path, line, f"model.{index}")
+    row = index + f if f < 0 else f
+    partial = {"name": "partial", "input": format_shape(input_shape), "blocks": dict(builder.blocks), "layers": layers}
+    report = analyze(build(partial, path, 1_000_000))
+    prefix = f"model.{row}"
+    shape = next(r.output_shape for r in reversed(report.rows) if r.name == prefix or r.name.startswith(prefix + "."))
+    if len(shape) != 3:
+        raise SpecError(f"row {index}: needs a grid (H, W, C) from row {row}, got {format_shape(shape)}", path, line)
+    return shape[0], shape[1]

@@ -148,15 +148,16 @@ def c3k2(b: Builder, c1: int, c2: int, n: int = 1, c3k: bool = False, e: float =
 
 
 def c3_family(b: Builder, c1: int, c2: int, n: int = 1, shortcut: bool = True, g: int = 1, e: float = 0.5,
-              kernels: Any = ((1, 1), (3, 3)), kind: str = "C3", ghost: bool = False) -> str:  # fmt: skip
-    """``C3`` (and ``C3x``, ``C3k``, ``C3Ghost``): ``cv1`` and ``cv2`` to c_ = int(c2 * e) channels, n blocks after
-    ``cv1`` in ``m``, both concatenated, ``cv3``."""
+              kernels: Any = ((1, 1), (3, 3)), kind: str = "C3", ghost: bool = False, inner: str | None = None) -> str:  # fmt: skip
+    """``C3`` (and ``C3x``, ``C3k``, ``C3Ghost``, and YOLOv9's ``RepCSP`` with its ``inner`` block): ``cv1`` and
+    ``cv2`` to c_ = int(c2 * e) channels, n blocks after ``cv1`` in ``m``, both concatenated, ``cv3``."""
     hidden = int(c2 * e)
     layers = b.layers()
     layers.use(conv(b, c1, hidden, 1, 1), "cv1")
     layers.use(conv(b, c1, hidden, 1, 1), "cv2", "input")
     layers.container("m")
-    inner = ghost_bottleneck(b, hidden, hidden) if ghost else bottleneck(b, hidden, hidden, shortcut, g, kernels, 1.0)
+    if inner is None:
+        inner = ghost_bottleneck(b, hidden, hidden) if ghost else bottleneck(b, hidden, hidden, shortcut, g, kernels, 1.0)
     for index in range(n):
         layers.use(inner, f"m.{index}", "cv1" if index == 0 else None)
     layers.add("concat", "cat", [f"m.{n - 1}", "cv2"], module=False)

@@ -8,6 +8,8 @@ Argument rules, as ``parse_model`` in ultralytics 8.4.190 applies them (c1 = the
 - ``repeat``: ``base``, and the row's repeats n inserted as args[2] (the module repeats inside; the row runs once)
 - ``classify``: ``base`` without scaling c2 (the classes)
 - ``head``: args + [reg_max, end2end, channels of each input] (``segment``: args[2], the protos, scaled as c2)
+- ``channels``: args + [channels of each input] (``v10Detect``, ``SemanticSegment``); ``depth``: [args[0], channels]
+- ``cblinear``: c2 = args[0], a list of pieces, unscaled; args = [c1, *args]; ``cbfuse``: c2 = the last input's
 - ``concat``: c2 = the sum of the inputs' channels; ``bn``: args = [c1]; ``same``: c2 = c1, args as written
 """
 
@@ -17,8 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from convcalc.frontends import ultralytics_area as area
 from convcalc.frontends import ultralytics_heads as heads
 from convcalc.frontends import ultralytics_modules as modules
+from convcalc.frontends import ultralytics_v9 as v9
+from convcalc.frontends import ultralytics_v10 as v10
 from convcalc.frontends.ultralytics_build import Builder
 
 
@@ -94,7 +99,24 @@ MODULES: dict[str, ModuleRule] = {
     "C2PSA": ModuleRule(modules.c2psa, "repeat", BLOCK + "C2PSA"),
     "SPP": ModuleRule(modules.spp, "base", BLOCK + "SPP"),
     "SPPF": ModuleRule(modules.sppf, "base", BLOCK + "SPPF"),
+    "RepNCSPELAN4": ModuleRule(v9.repncspelan4, "base", BLOCK + "RepNCSPELAN4"),
+    "ELAN1": ModuleRule(v9.elan1, "base", BLOCK + "ELAN1"),
+    "AConv": ModuleRule(v9.aconv, "base", BLOCK + "AConv"),
+    "ADown": ModuleRule(v9.adown, "base", BLOCK + "ADown"),
+    "SPPELAN": ModuleRule(v9.sppelan, "base", BLOCK + "SPPELAN"),
+    "CBLinear": ModuleRule(v9.cb_linear, "cblinear", BLOCK + "CBLinear"),
+    "CBFuse": ModuleRule(v9.cb_fuse, "cbfuse", BLOCK + "CBFuse"),
+    "SCDown": ModuleRule(v10.scdown, "base", BLOCK + "SCDown"),
+    "PSA": ModuleRule(v10.psa, "base", BLOCK + "PSA"),
+    "C2fCIB": ModuleRule(v10.c2fcib, "repeat", BLOCK + "C2fCIB"),
+    "A2C2f": ModuleRule(area.a2c2f, "repeat", BLOCK + "A2C2f"),
     "Detect": ModuleRule(heads.detect, "head", HEAD + "Detect"),
+    "v10Detect": ModuleRule(heads.v10_detect, "channels", HEAD + "v10Detect"),
+    "Segment26": ModuleRule(heads.segment26, "segment", HEAD + "Segment26"),
+    "Pose26": ModuleRule(heads.pose26, "head", HEAD + "Pose26"),
+    "OBB26": ModuleRule(heads.obb26, "head", HEAD + "OBB26"),
+    "Depth": ModuleRule(heads.depth, "depth", HEAD + "Depth"),
+    "SemanticSegment": ModuleRule(heads.semantic_segment, "channels", HEAD + "SemanticSegment"),
     "Segment": ModuleRule(heads.segment, "segment", HEAD + "Segment"),
     "Pose": ModuleRule(heads.pose, "head", HEAD + "Pose"),
     "OBB": ModuleRule(heads.obb, "head", HEAD + "OBB"),
@@ -107,7 +129,7 @@ MODULES: dict[str, ModuleRule] = {
     "nn.Identity": ModuleRule(identity, "same", "torch.nn.modules.linear.Identity"),
 }
 
-HEADS = frozenset({"Detect", "Segment", "Pose", "OBB"})
+HEADS = frozenset({"Detect", "Segment", "Pose", "OBB", "Segment26", "Pose26", "OBB26"})  # take parse_model's legacy
 LEGACY_OFF = frozenset({"C3k2", "A2C2f", "C2fCIB"})  # any of them makes the detection heads YOLO11's (legacy = False)
 
 ACTIVATIONS = {  # ``activation: nn.ReLU()`` in a YAML replaces Conv.default_act

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from convcalc.core.notation import format_shape
 from convcalc.errors import SpecError
-from convcalc.frontends.ultralytics_build import Act, Builder, make_divisible
+from convcalc.frontends.ultralytics_build import Act, Builder, grid_of, make_divisible
 from convcalc.frontends.ultralytics_registry import ACTIVATIONS, HEADS, LEGACY_OFF, MODULES
 from convcalc.specfile.yamlnodes import LocatedList, line_of
 
@@ -140,8 +140,8 @@ def choose_scale(data: dict[str, Any], path: str, options: SourceOptions) -> tup
 def task_of(data: dict[str, Any]) -> str:
     """Ultralytics' ``guess_model_task`` from the last row's module."""
     last = str(data["head"][-1][2]).lower() if data.get("head") and len(data["head"][-1]) > 2 else ""
-    for task, words in (("classify", ("classify",)), ("detect", ("detect",)), ("segment", ("segment",)),
-                        ("pose", ("pose",)), ("obb", ("obb",))):  # fmt: skip
+    for task, words in (("classify", ("classify",)), ("detect", ("detect",)), ("semantic", ("semanticsegment",)),
+                        ("segment", ("segment",)), ("pose", ("pose",)), ("obb", ("obb",)), ("depth", ("depth",))):  # fmt: skip
         if any(word in last for word in words):
             return task
     return "detect"
@@ -194,6 +194,7 @@ def to_spec(data: dict[str, Any], path: str, options: SourceOptions) -> dict[str
     containers: set[str] = {"model"}
     shared: set[str] = set()
     described: list[YoloRow] = []
+    unused: dict[str, dict[str, int]] = {}
     for index, (f, n, m, raw_args, line) in enumerate(rows):
         rule = MODULES.get(m)
         if rule is None:
@@ -217,11 +218,25 @@ def to_spec(data: dict[str, Any], path: str, options: SourceOptions) -> dict[str
                 legacy = False
             if m == "C3k2" and scale in {"m", "l", "x"}:
                 args[3:4] = [True]
+            if m == "A2C2f" and scale in {"l", "x"}:
+                args.extend((True, 1.2))
         elif rule.args == "bn":
             args = [channels_of(ch, f, index, path, line)]
             c2 = args[0]
         elif rule.args == "concat":
             c2 = sum(channels_of(ch, f if isinstance(f, list) else [f], index, path, line))
+        elif rule.args == "cblinear":
+            c2 = args[0] if args else None
+            if not isinstance(c2, list) or not all(isinstance(x, int) for x in c2):
+                raise fail(f"row {index}: CBLinear needs a list of output channels first in its arguments", path, line)
+            args = [channels_of(ch, f, index, path, line), *args]
+        elif rule.args == "cbfuse":
+            if not isinstance(f, list) or len(f) < 2 or not args or not isinstance(args[0], list):
+                raise fail(f"row {index}: CBFuse takes CBLinear rows and a target, and a list of pieces", path, line)
+            c2 = channels_of(ch, f[-1], index, path, line)
+        elif rule.args in ("channels", "depth"):
+            args = args[:1] if rule.args == "depth" else args
+            args.append(channels_of(ch, f if isinstance(f, list) else [f], index, path, line))
         elif rule.args in ("head", "segment"):
             args.extend([variables["reg_max"], bool(variables["end2end"]), channels_of(ch, f if isinstance(f, list) else [f], index, path, line)])
             if rule.args == "segment":
@@ -229,6 +244,11 @@ def to_spec(data: dict[str, Any], path: str, options: SourceOptions) -> dict[str
         else:
             c2 = channels_of(ch, f, index, path, line)
         extra = {"legacy": legacy} if m in HEADS else {"legacy": len(args) <= 3} if m == "SPPF" else {}
+        if m == "CBFuse":
+            pieces = [channels_of(ch, k, index, path, line) for k in f[:-1]]
+            extra = {"pieces": pieces, "grid": grid_of(builder, layers, input_shape, f[-1], index, (path, line))}
+        if m == "A2C2f" and len(args) > 4 and args[3] and args[4] > 1:
+            extra = {"grid": grid_of(builder, layers, input_shape, f, index, (path, line))}
         try:
             built = rule.build(builder, *args, **extra)
         except (TypeError, ValueError, IndexError, ZeroDivisionError) as error:
@@ -239,6 +259,7 @@ def to_spec(data: dict[str, Any], path: str, options: SourceOptions) -> dict[str
         containers |= info_containers
         if isinstance(built, str):
             shared |= builder.info[built].shared
+            unused.update({f"{name}.{module}": {"params": count} for module, count in builder.info[built].unused.items()})
         body = next(iter(entry.values()))
         body["name"] = name
         if index == 0 or f != -1:
@@ -261,7 +282,9 @@ def to_spec(data: dict[str, Any], path: str, options: SourceOptions) -> dict[str
         "blocks": builder.blocks,
         "layers": layers,
     }
-    if rows and rows[-1][2] == "Segment":
+    if unused:
+        spec["unused"] = unused
+    if rows and rows[-1][2] in ("Segment", "Segment26"):
         spec["outputs"] = {"output": f"model.{len(rows) - 1}", "proto": f"model.{len(rows) - 1}.proto.cv3"}
     return spec
 

@@ -127,3 +127,75 @@ def test_spec_naming_an_ultralytics_yaml_is_checked(tiny: Path) -> None:
     gate.write_text(f"ultralytics: {tiny.name}\nscale: s\ninput: 32x32x3\nfuse: true\nexpect:\n  params: '<= {SCALE_N}'\n")
     failed = cli("check", str(gate))
     assert failed.exit_code == 1 and "gate.yaml:6" in failed.stdout
+
+
+V10 = """\
+nc: 1
+scales:
+  n: [1.0, 1.0, 1024]
+backbone:
+  - [-1, 1, Conv, [8, 3, 2]]               # 0
+  - [-1, 1, SCDown, [16, 3, 2]]            # 1
+head:
+  - [-1, 1, C2fCIB, [16, True, True]]      # 2
+"""
+# Row 0 Conv(3, 8, 3, 2): 216 + 16. Row 1 SCDown: Conv(8, 16, 1) 128 + 32, depthwise Conv(16, 16, 3) 144 + 32.
+# Row 2 C2fCIB(16, 16, n=1, shortcut, lk), c = 8: cv1 Conv(16, 16, 1) 256 + 32; CIB(8, 8, e=1): depthwise 3x3 72 + 16,
+# 1x1 to 16 128 + 32, RepVGGDW(16) (depthwise 7x7 784 + 32 and 3x3 144 + 32), 1x1 to 8 128 + 16, depthwise 3x3
+# 72 + 16; cv2 Conv(24, 16, 1) 384 + 32.
+V10_PARAMS = 232 + (160 + 176) + (288 + (88 + 160 + (816 + 176) + 144 + 88) + 416)
+# Fused: every BN (2C) becomes a bias (C): C = 8, 16, 16, 16, 8, 16, 16, 16, 8, 8, 16; RepVGGDW's 3x3 (144 + 16
+# after folding) merges into its 7x7.
+V10_FUSED = V10_PARAMS - (8 + 16 + 16 + 16 + 8 + 16 + 16 + 16 + 8 + 8 + 16) - (144 + 16)
+
+
+def test_v10_blocks_and_their_fusion(tmp_path: Path) -> None:
+    path = tmp_path / "v10.yaml"
+    path.write_text(V10)
+    network = load_network(str(path), 10_000, SourceOptions(input_shape=(32, 32, 3)))
+    assert analyze(network).params == V10_PARAMS == 2_744
+    fused = analyze(fuse_batchnorm(network))
+    assert fused.params == V10_FUSED == 2_440
+    assert "model.2.m.0.cv1.2.conv1.conv" not in {row.name for row in fused.rows}
+    assert {row.name: row.output_shape for row in fused.rows}["model.1.cv2.conv"] == (8, 8, 16)
+
+
+AREA = """\
+nc: 1
+scales:
+  n: [1.0, 1.0, 1024]
+backbone:
+  - [-1, 1, Conv, [64, 3, 2]]              # 0
+head:
+  - [-1, 1, A2C2f, [64, True, 4]]          # 1
+"""
+
+
+@pytest.mark.parametrize(("size", "positions"), [(16, 64), (12, 36)])
+def test_area_attention_attends_within_runs(tmp_path: Path, size: int, positions: int) -> None:
+    """A2C2f(64, 64, a2, area 4): c_ = 32, one head of 32; each of its two ABlocks scores q.k within 4 runs of N / 4
+    positions (4 x (N/4)^2 x 32 multiply-adds) and weights v as many times; at 12x12 a run is 1.5 rows of 6x6."""
+    path = tmp_path / "area.yaml"
+    path.write_text(AREA)
+    rows = report(path, input_shape=(size, size, 3)).rows
+    products = [row for row in rows if row.name.endswith((".scores", ".weighted"))]
+    assert len(products) == 4
+    assert sum(row.macs for row in products) == 4 * (4 * (positions // 4) ** 2 * 32)
+    assert rows[-1].output_shape == (size // 2, size // 2, 64)
+
+
+def test_check_resolves_scaled_names_with_scale_nc_and_fuse(tiny: Path) -> None:
+    """``check yolov99s.yaml --expect``: yolov99.yaml at scale s, as net reads it; --scale, --nc, --fuse build it."""
+    scaled = str(tiny.with_name("yolov99s.yaml"))
+    assert cli("check", scaled, "--expect", f"params {SCALE_S}").exit_code == 0
+    assert cli("check", str(tiny), "--scale", "s", "--expect", f"params {SCALE_S}").exit_code == 0
+    assert cli("check", scaled, "--nc", "5", "--expect", f"params {SCALE_S + 3 * 1281}").exit_code == 0
+    fused = SCALE_S - (16 + 32 + 3 * 2 * 16 + 32 + 32 + 1280)  # each BN's C, as in test_fused_params at scale s
+    assert cli("check", scaled, "--fuse", "--expect", f"params {fused}").exit_code == 0
+    failed = cli("check", scaled, "--expect", f"params < {SCALE_S}")
+    assert failed.exit_code == 1 and f"{SCALE_S:,}" in failed.stdout
+
+
+def test_check_flags_need_expect(tiny: Path) -> None:
+    assert "--scale" in usage_error("check", str(tiny), "--scale", "s")
+    assert "no expect: fields" in cli("check", str(tiny.with_name("yolov99s.yaml"))).stderr
