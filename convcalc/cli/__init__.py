@@ -15,15 +15,6 @@ from convcalc.cli.entry import main
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(
-    name="convcalc",
-    help="Exact shapes, parameters, MACs/FLOPs and receptive fields of convolutional networks.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
 
 def _version(value: bool) -> None:
     if value:
@@ -31,7 +22,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def root(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
@@ -40,12 +30,36 @@ def root(
     """Exact shapes, parameters, MACs/FLOPs and receptive fields of convolutional networks."""
 
 
-app.command(epilog=layer_command.EPILOG)(layer_command.layer)
-app.command(epilog=net_command.EPILOG)(net_command.net)
-app.command("export", epilog=bridge_commands.EXPORT_EPILOG)(bridge_commands.export)
-app.command("import", epilog=bridge_commands.IMPORT_EPILOG)(bridge_commands.import_)
-app.command(epilog=info_commands.OPS_EPILOG)(info_commands.ops)
-app.command(epilog=info_commands.ZOO_EPILOG)(info_commands.zoo)
-app.command(epilog=info_commands.SCHEMA_EPILOG)(info_commands.schema)
-app.command(epilog=check_command.EPILOG)(check_command.check)
-app.command(epilog=solve_command.EPILOG)(solve_command.solve)
+# name -> (function, epilog), in the order `convcalc --help` lists them
+COMMANDS = {
+    "layer": (layer_command.layer, layer_command.EPILOG),
+    "net": (net_command.net, net_command.EPILOG),
+    "export": (bridge_commands.export, bridge_commands.EXPORT_EPILOG),
+    "import": (bridge_commands.import_, bridge_commands.IMPORT_EPILOG),
+    "ops": (info_commands.ops, info_commands.OPS_EPILOG),
+    "zoo": (info_commands.zoo, info_commands.ZOO_EPILOG),
+    "schema": (info_commands.schema, info_commands.SCHEMA_EPILOG),
+    "check": (check_command.check, check_command.EPILOG),
+    "solve": (solve_command.solve, solve_command.EPILOG),
+}
+
+
+def make_app(only: str | None = None) -> typer.Typer:
+    """The application: every command, or with ``only`` just that one (what ``convcalc NAME ...`` runs: typer then
+    reads one function's options instead of all nine, ~10 ms less at start-up; the command behaves the same)."""
+    application = typer.Typer(
+        name="convcalc",
+        help="Exact shapes, parameters, MACs/FLOPs and receptive fields of convolutional networks.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    application.callback()(root)
+    for name, (function, epilog) in COMMANDS.items():
+        if only is None or name == only:
+            application.command(name, epilog=epilog)(function)
+    return application
+
+
+app = make_app()

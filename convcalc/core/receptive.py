@@ -57,9 +57,24 @@ class Field:
 
 def forward(field: Field, receptive_field: Sequence[int], jump: Sequence[Fraction], start: Sequence[Fraction]) -> Field:
     """Through one layer whose local field is (k, s, t) = (receptive_field, jump, start) in units of its input:
-    r' = r + (k-1) j;  j' = j s;  u' = u + t j. A whole or unknown field stays as it is."""
+    r' = r + (k-1) j;  j' = j s;  u' = u + t j. A whole or unknown field stays as it is.
+
+    Two exact shortcuts, the same values as the Fraction arithmetic: a pointwise window (k = 1, s = 1, t = 0) gives
+    the field back; whole numbers throughout (the usual conv and pooling) are computed as ints."""
     if field.whole or field.unknown:
         return field
+    rank = len(field.receptive_field)
+    if field.axes is None and len(receptive_field) == len(jump) == len(start) == rank:
+        if all(k == 1 for k in receptive_field) and all(s == 1 for s in jump) and not any(start):
+            return field
+        values = (*field.receptive_field, *field.jump, *field.start, *receptive_field, *jump, *start)
+        if all(type(v) is int or (type(v) is Fraction and v.denominator == 1) for v in values):
+            r, j, u, k, s, t = (tuple(int(v) for v in values[n * rank : (n + 1) * rank]) for n in range(6))
+            return Field(
+                tuple(Fraction(r[d] + (k[d] - 1) * j[d]) for d in range(rank)),
+                tuple(Fraction(j[d] * s[d]) for d in range(rank)),
+                tuple(Fraction(u[d] + t[d] * j[d]) for d in range(rank)),
+            )
     return Field(
         tuple(r + (k - 1) * j for r, k, j in zip(field.receptive_field, receptive_field, field.jump)),
         tuple(j * s for j, s in zip(field.jump, jump)),

@@ -3,6 +3,7 @@ the richest layout that fits to the narrowest) and the list of bundled examples.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,7 +20,7 @@ from convcalc.report.cells import (
 )
 from convcalc.report.folding import fold
 from convcalc.report.numbers import format_shape, si
-from convcalc.report.terminal import cells_wide, column_widths, layout, shorten, terminal_width
+from convcalc.report.terminal import cells_wide, column_widths, layout, plain_stdout, shorten, terminal_width
 
 # From the richest table to the narrowest: (columns, counts shortened to 4.09G, the narrowest the name column may
 # get by eliding its middle; None: names whole). The first that fits the terminal is printed.
@@ -80,10 +81,16 @@ def net_table(report: Any, depth: int | None, width: int | None = None) -> list[
 
 
 def print_net_table(report: Any, depth: int | None) -> None:
+    """The table on stdout, its header bold on a terminal. Not on a terminal, printable text is written as is (what
+    rich would write, and flushed as rich does); rich is needed only for styles or to strip control characters."""
+    title, header, *rest = net_table(report, depth, terminal_width())
+    if plain_stdout() and all(line.isprintable() for line in (title, header, *rest)):
+        sys.stdout.write(f"{title}\n{header}\n" + "\n".join(rest) + "\n")
+        sys.stdout.flush()
+        return
     from rich.console import Console
     from rich.text import Text
 
-    title, header, *rest = net_table(report, depth, terminal_width())
     text = Text(title + "\n")
     text.append(header + "\n", style="bold")
     text.append("\n".join(rest))

@@ -20,6 +20,21 @@ def terminal_width() -> int | None:
     return None
 
 
+def plain_stdout() -> bool:
+    """Whether rich would write stdout as plain text (no styles, no escape codes): stdout is no terminal, and nothing
+    makes rich treat it as one (TTY_COMPATIBLE, FORCE_COLOR, a notebook, IDLE). Then text is printed without rich,
+    which saves importing it (~12 ms); the characters are the same."""
+    environ = os.environ
+    if "FORCE_COLOR" in environ or environ.get("TTY_COMPATIBLE", "") != "" or "IPython" in sys.modules:
+        return False
+    if getattr(sys.stdin, "__module__", "").startswith("idlelib"):
+        return False
+    try:
+        return not sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 def cells_wide(text: str) -> int:
     """Terminal cells of a text: a CJK character takes two (rich's measure)."""
     if text.isascii():

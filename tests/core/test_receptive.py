@@ -12,8 +12,11 @@ from fractions import Fraction
 
 import pytest
 from helpers import EXAMPLES, MISALIGNED, conv_out, explained_field, field_of, load_net, rows_of
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from convcalc import conv, deconv, maxpool
+from convcalc.core.receptive import Field, forward
 from convcalc.graph.analysis import analyze
 from convcalc.report.cells import field_text
 from convcalc.report.json_output import layer_dict, row_dict
@@ -367,3 +370,30 @@ def test_resnet_v1_tf_slim_field(depth, units, size, padding):
     assert last.field.start == (-padding, -padding)  # google-research/receptive_field: effective padding
     assert not any(row.warnings for row in report.rows if row.op == "add")
     assert explained_field(network, last.name) == ((size, size), (-padding, -padding))
+
+
+# --------------------------------------------------------------------------- forward's exact shortcuts
+
+_WHOLE = st.integers(-40, 40)
+_ANY = st.one_of(_WHOLE.map(Fraction), st.fractions(min_value=-40, max_value=40, max_denominator=6))
+_STEP = st.one_of(_ANY, _WHOLE)  # an op's jump and start: Fractions, or ints
+
+
+@given(
+    st.integers(1, 3).flatmap(
+        lambda rank: st.tuples(*[st.lists(values, min_size=rank, max_size=rank) for values in
+                                 (_ANY, _ANY, _ANY, st.integers(1, 9), _STEP, _STEP)])  # fmt: skip
+    )
+)
+@settings(max_examples=400, deadline=None)
+def test_forward_equals_the_fraction_recursion(values):
+    """forward's whole-number and pointwise shortcuts give the recursion's values, as Fractions:
+    r' = r + (k-1) j, j' = j s, u' = u + t j (each computed here with Fraction arithmetic)."""
+    r, j, u, k, s, t = (tuple(column) for column in values)
+    moved = forward(Field(r, j, u), k, s, t)
+    assert moved.receptive_field == tuple(Fraction(a) + (b - 1) * Fraction(c) for a, b, c in zip(r, k, j))
+    assert moved.jump == tuple(Fraction(a) * b for a, b in zip(j, s))
+    assert moved.start == tuple(Fraction(a) + b * Fraction(c) for a, b, c in zip(u, t, j))
+    assert all(type(v) is Fraction for v in (*moved.receptive_field, *moved.jump, *moved.start))
+    pointwise = forward(Field(r, j, u), (1,) * len(r), (Fraction(1),) * len(r), (Fraction(0),) * len(r))
+    assert (pointwise.receptive_field, pointwise.jump, pointwise.start) == (r, j, u)

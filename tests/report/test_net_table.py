@@ -79,3 +79,37 @@ def test_no_redundant_zero_in_brackets(tmp_path):
     out = cli_term("net", spec_file(tmp_path, "input: 8x8x1\nlayers:\n  - relu\n")).stdout
     assert "(0)" not in out and "(64)" not in out
     assert "Params: 0" in out and "FLOPs: 64" in out  # relu: one FLOP per element, 8*8*1
+
+
+@pytest.mark.parametrize("text", ["plain", "tab\\there", "bell\\a and escape\\e"])  # YAML's escapes
+def test_not_a_terminal_the_table_is_what_rich_writes(monkeypatch, text):
+    """Printed without rich when stdout is no terminal: the same characters rich writes (rich also strips control
+    characters and expands tabs, so such text still goes through rich); FORCE_COLOR makes rich style it."""
+    import io
+    import sys
+
+    from helpers import load_net
+    from rich.console import Console
+    from rich.text import Text
+
+    from convcalc.graph.analysis import analyze
+    from convcalc.report import net_table
+    from convcalc.report.terminal import plain_stdout
+
+    report = analyze(load_net(f'name: "{text}"\ninput: 8x8x3\nlayers:\n  - conv: {{out: 4, k: 3}}\n  - relu'))
+    for name in ("COLUMNS", "FORCE_COLOR", "TTY_COMPATIBLE"):
+        monkeypatch.delenv(name, raising=False)
+    title, header, *rest = net_table.net_table(report, None, None)
+    expected = io.StringIO()
+    styled = Text(title + "\n")
+    styled.append(header + "\n", style="bold")
+    styled.append("\n".join(rest))
+    Console(file=expected, highlight=False, markup=False, emoji=False).print(styled, soft_wrap=True)
+    printed = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", printed)
+    net_table.print_net_table(report, None)
+    assert plain_stdout()
+    assert printed.getvalue() == expected.getvalue()
+    assert ("\\t" in text) == ("\t" in title) and "\t" not in printed.getvalue()  # tabs expanded by rich
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    assert not plain_stdout()
