@@ -1,5 +1,5 @@
 """Reading a YOLO model: ``convcalc net yolov8n.yaml`` against ``YOLO("yolov8n.yaml").info()`` in the same run, each
-in its own process (wall time, best of a few runs), and the ratio (goal: convcalc at least 30x faster).
+in its own process, run in turn (wall time, medians), and the ratio (goal: convcalc at least 30x faster).
 
     python benchmarks/bench_yolo.py [yolov8n.yaml] [--runs 3]   # needs ultralytics (the `ultralytics` extra)
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,23 +26,26 @@ YOLO(sys.argv[1]).info()
 """
 
 
-def best_time(command: list[str], runs: int, cwd: str) -> float:
-    """The fastest of ``runs`` runs of ``command`` (seconds) after one warm-up run, with bytecode caching on (as an
-    installed package has it; PYTHONDONTWRITEBYTECODE would recompile every module each run); a failure stops it."""
+def timed(command: list[str], cwd: str) -> float:
+    """Wall time of one run of ``command``, with bytecode caching on (as an installed package has it;
+    PYTHONDONTWRITEBYTECODE would recompile every module each run); a failure stops it."""
     env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    start = time.perf_counter()
     subprocess.run(command, check=True, capture_output=True, cwd=cwd, env=env)
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True, cwd=cwd, env=env)
-        times.append(time.perf_counter() - start)
-    return min(times)
+    return time.perf_counter() - start
+
+
+def in_turn(ours: list[str], theirs: list[str], runs: int, cwd: str) -> tuple[list[float], list[float]]:
+    """Both commands ``runs`` times, alternating (so that both meet the same load), after one warm-up run each."""
+    timed(ours, cwd), timed(theirs, cwd)
+    pairs = [(timed(ours, cwd), timed(theirs, cwd)) for _ in range(runs)]
+    return [a for a, _ in pairs], [b for _, b in pairs]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", nargs="?", default="yolov8n.yaml")
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     options = parser.parse_args()
     import re
 
@@ -51,11 +55,15 @@ def main() -> None:
     source = next((Path(ultralytics.__file__).parent / "cfg" / "models").rglob(unified))
     with tempfile.TemporaryDirectory() as folder:
         shutil.copy(source, Path(folder) / unified)
-        convcalc = best_time([sys.executable, "-m", "convcalc", "net", options.model], options.runs, folder)
-        reference = best_time([sys.executable, "-c", ULTRALYTICS, options.model], options.runs, folder)
+        script = Path(sys.executable).with_name("convcalc")  # the console script, as a user runs it
+        ours = [str(script), "net", options.model] if script.exists() else [sys.executable, "-m", "convcalc", "net", options.model]
+        convcalc, reference = in_turn(ours, [sys.executable, "-c", ULTRALYTICS, options.model], options.runs, folder)
         library, info = in_process(options.model, options.runs, folder)
-    print(f"{options.model}: convcalc net {convcalc * 1000:.0f} ms, YOLO(...).info() {reference * 1000:.0f} ms: "
-          f"{reference / convcalc:.1f}x faster (best of {options.runs}, each in its own process, imports included)")
+    ratios = [b / a for a, b in zip(convcalc, reference)]
+    print(f"{options.model}: convcalc net {statistics.median(convcalc) * 1000:.0f} ms, YOLO(...).info() "
+          f"{statistics.median(reference) * 1000:.0f} ms: {statistics.median(ratios):.1f}x faster (medians of "
+          f"{options.runs} runs in turn, each in its own process, imports included; pair by pair "
+          f"{', '.join(f'{r:.1f}' for r in ratios)})")
     print(f"{options.model}: in one process after the imports: convcalc {library * 1000:.1f} ms (load, analyse, "
           f"Ultralytics' count), YOLO(...).info() {info * 1000:.0f} ms: {info / library:.1f}x faster")
 
@@ -83,7 +91,7 @@ def in_process(model: str, runs: int, folder: str) -> tuple[float, float]:
         ours.append(time.perf_counter() - start)
         start = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):
-            YOLO(path).info()
+            YOLO(model).info()  # Ultralytics finds its own yolov8.yaml for the scaled name
         theirs.append(time.perf_counter() - start)
     return min(ours[1:]), min(theirs[1:])
 
