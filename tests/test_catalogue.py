@@ -73,7 +73,8 @@ def test_every_convention_has_a_rule_for_every_op():
 
 
 def test_ops_without_a_torch_module_are_written_in_forward():
-    assert set(FORWARD_OPS) == {entry.name for entry in CATALOGUE if not entry.torch} == set(FORWARD_CODE)
+    optional_module = {"constant"}  # a registered buffer, or (buffer: false) zeros made in forward
+    assert set(FORWARD_OPS) == {entry.name for entry in CATALOGUE if not entry.torch} == set(FORWARD_CODE) - optional_module
     assert set(MODULE_CODE) == {entry.name for entry in CATALOGUE if entry.torch}  # every other op has its module
     assert MERGES <= {entry.name for entry in CATALOGUE if entry.merge}
 

@@ -46,9 +46,9 @@ RULES: dict[str, Rule] = {
         zero("norms and reductions have no multiply-accumulates of weights (their FLOPs are counted apart)"),
     ),
     **dict.fromkeys(
-        ("sub", "div", "param", *UNARY_MATH),
-        zero("pointwise math has no multiply-accumulates of weights (its FLOPs are counted apart); a param is a "
-             "tensor, not a computation"),
+        ("sub", "div", "param", "constant", *UNARY_MATH),
+        zero("pointwise math has no multiply-accumulates of weights (its FLOPs are counted apart); a param or a "
+             "constant is a tensor, not a computation"),
     ),
     **dict.fromkeys(("matmul", "einsum", "attention", "mha"), ours_product),
     **dict.fromkeys(("interpolate", "unfold", "fold"), zero("resampling has no multiply-accumulates of weights (its "

@@ -134,6 +134,7 @@ RULES: dict[str, Rule] = {
     "div": zero("aten::div (and aten::reciprocal, aten::mul for a constant over x) have no handle"),
     **dict.fromkeys(UNARY_MATH, zero("aten::exp, log, sqrt, rsqrt, pow, neg, abs, reciprocal, square, sign have no "
                                      "handle (reported unsupported); aten::clamp is ignored")),
+    "constant": zero("a buffer read, or aten::zeros / aten::arange made in forward: no handle, no flops"),
     "param": zero("aten::movedim and aten::expand have no handle (fvcore's flops count no parameters)"),
     "logsoftmax": zero("aten::log_softmax has no handle (reported unsupported)"),
     "matmul": fvcore_matmul,

@@ -158,6 +158,7 @@ RULES: dict[str, Rule] = {
     "div": zero("x / y calls Tensor.__truediv__ (or __rtruediv__), not a patched function"),
     **dict.fromkeys(UNARY_MATH, zero("torch.exp, log, sqrt, rsqrt, pow, neg, abs, clamp, reciprocal, square, sign: "
                                      "no module, not patched")),
+    "constant": zero("no module, no patched function (a buffer is in no params count)"),
     "param": zero("no module, no patched function (its params count includes it: it sums model.parameters())"),
     "logsoftmax": zero("LogSoftmax is not in MODULES_MAPPING and F.log_softmax is not patched"),
     "matmul": ptflops_matmul,

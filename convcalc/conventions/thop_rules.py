@@ -94,6 +94,7 @@ RULES: dict[str, Rule] = {
     **dict.fromkeys(("mean", "sum", "amax", "amin", "var", "norm"), zero("x.mean(...), x.sum(...), ... are calls: thop hooks modules only")),
     **dict.fromkeys(("sub", "div", *UNARY_MATH), zero("x - y, x / y, torch.exp(x), ... are function calls: thop "
                                                      "hooks modules only")),
+    "constant": zero("not a module: thop counts no buffer and no tensor made in forward"),
     "param": zero("not a module: thop neither counts it nor adds it to its params"),
     "logsoftmax": zero("LogSoftmax: no hook"),
     **dict.fromkeys(("matmul", "einsum", "attention"), zero("torch.matmul, torch.einsum, "

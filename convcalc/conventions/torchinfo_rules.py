@@ -79,6 +79,8 @@ RULES: dict[str, Rule] = {
                                                            "are calls in forward, not modules")),
     "mha": zero("nn.MultiheadAttention is not a leaf module (it holds out_proj, which its forward never calls) and "
                 "total_mult_adds sums leaf modules only: 0, though its summary line shows L x its params"),
+    "constant": zero("a registered buffer or a tensor made in forward: no parameter, no module of its own, so no "
+                     "mult-adds (torchinfo lists buffers apart from params)"),
     "param": zero("a bare nn.Parameter used in forward: in Total params (the root module's own), but no module's "
                   "weight or bias, so no mult-adds"),
     "interpolate": zero("F.interpolate is a call in forward, not a module"),

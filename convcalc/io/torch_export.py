@@ -38,6 +38,7 @@ from convcalc.io.torch_names import (
 from convcalc.ops.catalogue import SEVERAL_OUTPUTS, SOURCES
 
 CHANNELS_LAST_MODULES = ("linear", "layernorm", "rmsnorm")  # on the last axis: channels moved last around them
+SOURCE_KINDS = {"param": "parameter", "constant": "buffer"}  # ops without an input: what they register
 
 
 def module_names(source: Network | Report) -> dict[str, str]:
@@ -62,7 +63,10 @@ def init_lines(steps: Sequence[Row], codes: dict[int, str], paths: dict[str, str
             if parts[:depth] not in containers:
                 containers.add(parts[:depth])
                 lines.append(attach(parts[:depth], "nn.Module()"))
-        lines.append((attach_parameter if step.node.op in SOURCES else attach)(parts, codes[step.node.index]))
+        if step.node.op in SOURCES:
+            lines.append(attach_parameter(parts, codes[step.node.index], SOURCE_KINDS[step.node.op]))
+        else:
+            lines.append(attach(parts, codes[step.node.index]))
     return lines
 
 
@@ -85,7 +89,8 @@ def forward_lines(
         elif node.op in CALL_CODE:  # a module called with several inputs or keywords (mha)
             expression = CALL_CODE[node.op](step, accessor(paths[node.name]), inputs)
         elif node.op in SOURCES:
-            expression = param_expression(step, parameter_accessor(paths[node.name]), variables[NETWORK_INPUT, 0])
+            accessor_code = parameter_accessor(paths[node.name], SOURCE_KINDS[node.op])
+            expression = param_expression(step, accessor_code, variables[NETWORK_INPUT, 0])
         elif node.op in CHANNELS_LAST_MODULES and len(step.input_shapes[0]) > 1:
             expression = f"{accessor(paths[node.name])}({inputs[0]}.movedim(1, -1)).movedim(-1, 1)"
         else:

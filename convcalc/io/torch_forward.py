@@ -121,7 +121,17 @@ def interpolate_code(step: Row, inputs: list[str]) -> str:
     return f"torch.nn.functional.interpolate({inputs[0]}, {where}, mode={literal(args.get('mode', 'nearest'))}{extra})"
 
 
+def constant_code(step: Row, inputs: list[str]) -> str:
+    """A constant computed in forward (``buffer: false``): zeros of its shape, channels first, on the input's device,
+    with the input's batch (``x``, forward's argument)."""
+    shape = step.result.output_shape
+    channels_first = (shape[-1], *shape[:-1]) if len(shape) > 1 else tuple(shape)
+    sizes = ", ".join(map(str, channels_first))
+    return f"torch.zeros({sizes}, device=x.device).expand(x.shape[0], {', '.join(['-1'] * len(shape))})"
+
+
 FORWARD_CODE: dict[str, Callable[[Row, list[str]], str]] = {  # op -> its expression in ``forward`` (no module)
+    "constant": constant_code,
     "concat": concat_code,
     "crop": crop_code,
     "interpolate": interpolate_code,

@@ -41,7 +41,8 @@ def _windows(step: Row) -> tuple[Any, ...]:
 
 
 def module_code(step: Row) -> str | None:
-    """The constructor of the node's module, or None for ops written in ``forward`` (add, mul, concat, crop)."""
+    """The constructor of the node's module, or None for ops written in ``forward`` (add, mul, concat, crop, a
+    computed constant)."""
     op = step.node.op
     if op in FORWARD_OPS:
         return None
@@ -148,7 +149,15 @@ def param_code(step: Row) -> str:
     return f"nn.Parameter(torch.zeros({', '.join(map(str, step.result.output_shape))}))"
 
 
-MODULE_CODE: dict[str, Callable[[Row], str]] = {  # op -> its module's constructor source (every op with a module)
+def constant_code(step: Row) -> str | None:
+    """A registered buffer of the constant's shape (zeros), channels-last like a param; None for a constant computed
+    in forward (``buffer: false``: written there, :mod:`convcalc.io.torch_forward`)."""
+    if not step.node.args.get("buffer", True):
+        return None
+    return f"torch.zeros({', '.join(map(str, step.result.output_shape))})"
+
+
+MODULE_CODE: dict[str, Callable[[Row], str | None]] = {  # op -> its module's constructor source (every op with a module)
     **dict.fromkeys(WINDOW_OPS, window_module_code),
     "adaptive_avgpool": adaptive_code,
     "adaptive_maxpool": adaptive_code,
@@ -167,6 +176,7 @@ MODULE_CODE: dict[str, Callable[[Row], str]] = {  # op -> its module's construct
     "unfold": lambda step: blocks_code(step, "Unfold"),
     "fold": lambda step: blocks_code(step, "Fold"),
     "param": param_code,
+    "constant": constant_code,
     "layernorm": lambda step: norm_code(step, "LayerNorm", ("eps", "elementwise_affine", "bias")),
     "rmsnorm": lambda step: norm_code(step, "RMSNorm", ("eps", "elementwise_affine")),
     "groupnorm": lambda step: norm_code(step, "GroupNorm", ("eps", "affine", "bias")),

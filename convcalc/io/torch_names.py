@@ -152,19 +152,21 @@ def accessor(path: str) -> str:
     return f"self.{path}" if is_attribute(path) else f"self.get_submodule({path!r})"
 
 
-def parameter_accessor(path: str) -> str:
-    """``self.gamma`` at the top level when that is plain Python, else ``self.get_parameter('blocks.0.gamma')``."""
-    return f"self.{path}" if is_attribute(path) else f"self.get_parameter({path!r})"
+def parameter_accessor(path: str, kind: str = "parameter") -> str:
+    """``self.gamma`` at the top level when that is plain Python, else ``self.get_parameter('blocks.0.gamma')``
+    (``kind`` "buffer": ``self.get_buffer(...)``)."""
+    return f"self.{path}" if is_attribute(path) else f"self.get_{kind}({path!r})"
 
 
-def attach_parameter(parts: tuple[str, ...], code: str) -> str:
-    """The statement that registers a learnable tensor (``param``) under its (possibly nested) path."""
+def attach_parameter(parts: tuple[str, ...], code: str, kind: str = "parameter") -> str:
+    """The statement that registers a learnable tensor (``param``; ``kind`` "buffer": a registered buffer,
+    ``constant``) under its (possibly nested) path."""
     *parent, last = parts
     if parent:
-        return f"{accessor('.'.join(parent))}.register_parameter({last!r}, {code})"
-    if is_attribute(last):
+        return f"{accessor('.'.join(parent))}.register_{kind}({last!r}, {code})"
+    if is_attribute(last) and kind == "parameter":
         return f"self.{last} = {code}"
-    return f"self.register_parameter({last!r}, {code})"
+    return f"self.register_{kind}({last!r}, {code})"
 
 
 def attach(parts: tuple[str, ...], code: str) -> str:

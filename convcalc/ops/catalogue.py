@@ -252,6 +252,12 @@ CATALOGUE: tuple[OpDef, ...] = (
         "embedding): no input; an operand of add, sub, mul, div, concat", "free; params: prod(shape)",
         aliases=("parameter",), torch="Parameter", source=True,
     ),
+    OpDef(
+        "constant", Category.LAYOUT, "ConstantArgs", "a non-learnable tensor of `shape` (a registered buffer, or with "
+        "`buffer: false` a constant computed in forward: a position table, a resize matrix): no input; an operand of "
+        "any op", "free; buffers: prod(shape) (`buffer: true`, the default), else nothing",
+        aliases=("buffer", "register_buffer"), torch="Buffer", source=True,
+    ),
     # several outputs, and joining on any axis (issue 11): split/chunk give a tuple, picked by ``from: name[k]``
     OpDef("concat", Category.LAYOUT, "ConcatArgs", "concatenation on an axis (`dim`, default -1: the channels)", "free",
           aliases=("cat", "concatenate"), merge=True),  # fmt: skip
@@ -323,7 +329,7 @@ OP_ARG_TYPES: dict[str, str] = {op.name: op.args for op in CATALOGUE}
 ACTIVATIONS: tuple[str, ...] = tuple(op.name for op in CATALOGUE if op.args == "ActivationArgs")
 MERGES: frozenset[str] = frozenset(op.name for op in CATALOGUE if op.merge)
 SEVERAL_OUTPUTS: frozenset[str] = frozenset(op.name for op in CATALOGUE if op.several)
-SOURCES: frozenset[str] = frozenset(op.name for op in CATALOGUE if op.source)  # ops without an input: param
+SOURCES: frozenset[str] = frozenset(op.name for op in CATALOGUE if op.source)  # ops without an input: param, constant
 UNARY_MATH: tuple[str, ...] = tuple(name for name, *_ in UNARY)  # exp, log, sqrt, ... (1 FLOP per element)
 LAYER_OPS: tuple[str, ...] = tuple(op.name for op in CATALOGUE if op.layer_options is not None)
 

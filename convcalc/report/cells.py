@@ -108,8 +108,9 @@ def total_parts(report: Any) -> list[list[str]]:
     params = [f"Params: {count(totals['params'])}"]
     if frozen:
         params.append(f", trainable {grouped(totals['trainable_params'])}, frozen {grouped(frozen)}")
-    if totals["buffers"]:
-        params.append(f"; buffers (BN statistics): {grouped(totals['buffers'])}")
+    if totals["buffers"]:  # batch-norm running statistics, unless constants (registered buffers) hold some
+        what = "buffers" if any(row.op == "constant" and row.buffers for row in report.rows) else "buffers (BN statistics)"
+        params.append(f"; {what}: {grouped(totals['buffers'])}")
     macs = ["MACs" if report.convention == "convcalc" else f"MACs as {report.convention} counts them"]
     macs[0] += f": {count(totals['macs'])}"
     macs.append(f"   FLOPs: {count(totals['flops'])}")

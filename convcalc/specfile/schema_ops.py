@@ -272,6 +272,15 @@ class ParamArgs(TypedDict):
     shape: Annotated[Union[PosInt, Annotated[list[PosInt], Field(min_length=1)]], alias("shape", "size")]
 
 
+class ConstantArgs(TypedDict):
+    """A non-learnable tensor: its shape (batch excluded, channels last) and whether it is a registered buffer
+    (``buffer``, default true: its elements are the layer's buffers) or a constant computed in forward (false)."""
+
+    __pydantic_config__ = FORBID  # type: ignore[misc]
+    shape: Annotated[Union[PosInt, Annotated[list[PosInt], Field(min_length=1)]], alias("shape", "size")]
+    buffer: NotRequired[Bool]
+
+
 class ConcatArgs(TypedDict):
     """Concatenation on one axis (convcalc's logical axes: batch excluded, -1 the channels)."""
 

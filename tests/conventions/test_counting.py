@@ -332,6 +332,9 @@ OP_CASES = {
     "binary-params": ("6x6x4", "- param: {shape: [4], name: g}\n- mul: {from: [input, g]}\n- param: {shape: [6, 6, 4], name: pos}\n"
                       "- add: {from: [-2, pos]}\n- sub: {from: [-1, input]}\n- div: {from: [-1, g]}\n- conv: {out: 2, k: 1}"),
     "param-tokens": ("10x8", "- param: {shape: [10, 8], name: pos}\n- add: {from: [input, pos]}\n- linear: {out: 3}"),
+    "constant-buffer-matmul": ("5x6", "- constant: {shape: [6, 3], name: m}\n- matmul: {from: [input, m]}"),
+    "constant-computed-add": ("4x4x3", "- constant: {shape: [4, 4, 3], buffer: false, name: pos}\n"
+                              "- add: {from: [input, pos]}\n- conv: {out: 2, k: 1}"),
     "pow": ("5x5x3", "- pow: {exponent: 2}"),
     "clamp": ("5x5x3", "- clamp: {min: 0, max: 6}"),
     **{f"unary-{name}": ("5x5x3", f"- {name}") for name in UNARY_MATH if name not in ("pow", "clamp")},

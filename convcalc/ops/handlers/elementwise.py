@@ -99,3 +99,13 @@ def op_param(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
     shape = param_shape(args)
     check_elements(shape, 1, "shape")
     return OpResult(output_shape=shape, params=prod(shape), field="window")
+
+
+def op_constant(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
+    """A non-learnable tensor: no input, no params; its elements are buffers when it is a registered buffer
+    (``buffer``, default true), nothing when computed in forward; its field is empty (it sees no input position)."""
+    if shapes:
+        raise InputError(f"constant takes no input, got {len(shapes)}", "from")
+    shape = param_shape(args)
+    check_elements(shape, 1, "shape")
+    return OpResult(output_shape=shape, buffers=prod(shape) if args.get("buffer", True) else 0, field="window")
