@@ -8,6 +8,7 @@ attention's matmuls are counted), and the output shape. Writes docs/import-sweep
     python benchmarks/import_sweep.py                 # the full sweep (hours on 2 cores)
     python benchmarks/import_sweep.py --only torchvision:resnet50 timm:ghostnet_100
     python benchmarks/import_sweep.py --worker torchvision:resnet50    # one model, JSON on stdout
+    python benchmarks/import_sweep.py --rerun                          # again the models the table has not exact
 
 Needs the vision extra (torch, torchvision, timm). Weights are never loaded.
 """
@@ -24,9 +25,19 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-VIDEO_INPUT = (16, 112, 112, 3)  # frames, height, width, channels: torchvision's video models' training clips
+VIDEO_FRAMES = 16  # torchvision's video models' clips; the height and width are their weights' crop size
 DETECTION_BACKBONES = ("resnet50", "mobilenet_v3_large", "resnet18", "resnext50_32x4d", "wide_resnet50_2",
                        "mobilenet_v2", "efficientnet_b0", "regnet_y_400mf")
+
+
+def video_input(target: str) -> str:
+    """16 frames at the crop size of the model's weights' transforms (112 for R3D, 224 for MViT, S3D, Swin3D)."""
+    import torchvision
+
+    weights = list(torchvision.models.get_model_weights(target.rsplit(":", 1)[-1]))[0]
+    crop = list(weights.transforms().crop_size)
+    height, width = (crop * 2)[:2]
+    return f"{VIDEO_FRAMES}x{height}x{width}x3"
 
 
 def torchvision_targets() -> list[tuple[str, str]]:
@@ -37,7 +48,7 @@ def torchvision_targets() -> list[tuple[str, str]]:
     for group, module in (("classification", torchvision.models), ("segmentation", torchvision.models.segmentation),
                           ("video", torchvision.models.video)):
         targets += [(group, f"torchvision:{name}") for name in torchvision.models.list_models(module=module)]
-    targets += [("detection backbone", f"{__file__}:fpn_{name}") for name in DETECTION_BACKBONES]
+    targets += [("detection backbone", f"benchmarks/import_sweep.py:fpn_{name}") for name in DETECTION_BACKBONES]  # cwd: ROOT
     return targets
 
 
@@ -59,10 +70,14 @@ def fpn_backbone(name: str) -> object:
         return resnet_fpn_backbone(backbone_name=name, weights=None, trainable_layers=5)
     if name.startswith("mobilenet"):
         return mobilenet_backbone(backbone_name=name, weights=None, fpn=True, trainable_layers=6)
+    import torch
     import torchvision
     from torchvision.models.detection.backbone_utils import BackboneWithFPN
 
-    features = torchvision.models.get_model(name, weights=None).features
+    model = torchvision.models.get_model(name, weights=None)
+    features = getattr(model, "features", None)
+    if features is None:  # RegNet: a stem, then the stages of its trunk
+        features = torch.nn.Sequential(model.stem, *model.trunk_output)
     return _features_fpn(features, BackboneWithFPN)
 
 
@@ -94,6 +109,8 @@ def reference(model: object, input_shape: tuple[int, ...]) -> dict[str, object]:
 
     physical = (1, input_shape[-1], *input_shape[:-1])
     model.eval()  # type: ignore[attr-defined]
+    for parameter in model.parameters():  # type: ignore[attr-defined]
+        parameter.requires_grad_(False)  # FlopCounterMode's module tracker trips on expanded params (CaiT, PiT)
     torch.backends.mha.set_fastpath_enabled(False)
     counter = FlopCounterMode(display=False)
     with torch.no_grad(), sdpa_kernel(SDPBackend.MATH), counter:
@@ -204,22 +221,32 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="these targets only")
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--output", default=str(ROOT / "docs" / "import-sweep.md"))
+    parser.add_argument("--rerun", action="store_true",
+                        help="run again the models that are not exact in the results kept beside --output (.json)")
     options = parser.parse_args()
     if options.worker:
         sys.path.insert(0, str(ROOT))
         print(json.dumps(worker(options.worker, options.input)))
         return
-    targets = [("only", t) for t in options.only] if options.only else torchvision_targets() + timm_targets()
-    rows = []
-    for number, (group, target) in enumerate(targets, 1):
-        input_text = {"video": "x".join(map(str, VIDEO_INPUT)), "detection backbone": "224x224x3"}.get(group)
+    output, state_path = Path(options.output), Path(options.output).with_suffix(".json")
+    if options.rerun:
+        rows = [(group, target, row) for group, target, row in json.loads(state_path.read_text())]
+        todo = [index for index, (_, _, row) in enumerate(rows) if not exact(row)]
+    else:
+        targets = [("only", t) for t in options.only] if options.only else torchvision_targets() + timm_targets()
+        rows, todo = [(group, target, {}) for group, target in targets], list(range(len(targets)))
+    for number, index in enumerate(todo, 1):
+        group, target, _ = rows[index]
+        input_text = video_input(target) if group == "video" else "224x224x3" if group == "detection backbone" else None
         started = time.perf_counter()
         row = run_one(target, input_text, options.timeout)
-        rows.append((group, target, row))
+        rows[index] = (group, target, row)
         state = "exact" if exact(row) else ("inexact" if row.get("imported") else "failed: " + str(row.get("reason"))[:150])
-        print(f"[{number}/{len(targets)}] {target}: {state} ({time.perf_counter() - started:.0f} s)", flush=True)
-        write_table(rows, Path(options.output))
-    print(write_table(rows, Path(options.output)))
+        print(f"[{number}/{len(todo)}] {target}: {state} ({time.perf_counter() - started:.0f} s)", flush=True)
+        done = [entry for entry in rows if entry[2]]
+        write_table(done, output)
+        state_path.write_text(json.dumps(done, indent=1) + "\n")
+    print(write_table([entry for entry in rows if entry[2]], output))
 
 
 if __name__ == "__main__":

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from convcalc.frontends.torch_aten_extra import EXTRA_HANDLERS
 from convcalc.frontends.torch_aten_layout import LAYOUT_HANDLERS, Handler, one_or_list, set_unless_default
-from convcalc.frontends.torch_layout import natural, transposed
+from convcalc.frontends.torch_layout import Layout, natural, transposed
 from convcalc.frontends.torch_values import Many, Param, Tensor
 
 if TYPE_CHECKING:
@@ -29,6 +30,16 @@ if TYPE_CHECKING:
 
 
 # -- channels-first ops ---------------------------------------------------------------------------------------------
+
+
+def channels_first_op(b: Builder, node: Any, x: Any, op: str, args: dict[str, Any],
+                      owned: list[Param] | tuple[Param, ...] = ()) -> Tensor:
+    """An op PyTorch runs on ``(N, C, *grid)`` (:meth:`Builder.channels_first_op`); refused when N is not the batch
+    of 1 but windows or heads merged into it (convcalc's grid ops see one image)."""
+    x = b.tensor(x)
+    if x.shape and x.shape[0] != 1:
+        b.fail(f"{op} over {x.shape[0]} windows or heads merged into the batch dim has no convcalc op")
+    return b.channels_first_op(node, x, op, args, owned)
 
 
 def conv_layer(b: Builder, node: Any, x: Tensor, weight: Any, bias: Any, stride: Any, padding: Any, dilation: Any,
@@ -50,7 +61,7 @@ def conv_layer(b: Builder, node: Any, x: Tensor, weight: Any, bias: Any, stride:
     if bias is None:
         args["bias"] = False
     owned = [w] + ([b.param(bias, "bias")] if bias is not None else [])
-    return b.channels_first_op(node, x, "deconv" if transposed_ else "conv", args, owned)
+    return channels_first_op(b, node, x, "deconv" if transposed_ else "conv", args, owned)
 
 
 def h_conv(b: Builder, node: Any, a: list[Any]) -> Tensor:
@@ -78,7 +89,13 @@ def bn_layer(b: Builder, node: Any, x: Tensor, weight: Any, bias: Any, mean: Any
     if mean is None:
         args["track_running_stats"] = False
     set_unless_default(args, "eps", float(eps), 1e-5)
-    return b.channels_first_op(node, x, "bn", args, norm_params(b, weight, bias, mean, var))
+    owned = norm_params(b, weight, bias, mean, var)
+    x = b.tensor(x)
+    if x.shape[0] != 1:  # the batch merged with other dims (levit's bn of all tokens): those dims lead, C last
+        rank = len(x.shape)
+        layout = Layout(None, (0, *range(2, rank), 1))
+        return b.emit(node, "bn", args, [b.conform(x, layout).ref], b.out_shape(node), layout, owned)
+    return channels_first_op(b, node, x, "bn", args, owned)
 
 
 def h_batch_norm(b: Builder, node: Any, a: list[Any]) -> Tensor:  # (x, w, b, mean, var, training, momentum, eps, cudnn)
@@ -99,13 +116,13 @@ def h_group_norm(b: Builder, node: Any, a: list[Any]) -> Tensor:  # (x, groups, 
     if a[2] is None:
         args["affine"] = False
     set_unless_default(args, "eps", float(a[4]), 1e-5)
-    return b.channels_first_op(node, a[0], "groupnorm", args, norm_params(b, a[2], a[3]))
+    return channels_first_op(b, node, a[0], "groupnorm", args, norm_params(b, a[2], a[3]))
 
 
 def h_native_group_norm(b: Builder, node: Any, a: list[Any]) -> Many:  # (x, w, b, N, C, HxW, group, eps)
     args: dict[str, Any] = {"groups": a[6]}
     set_unless_default(args, "eps", float(a[7]), 1e-5)
-    return Many([b.channels_first_op(node, a[0], "groupnorm", args, norm_params(b, a[1], a[2])), None, None])
+    return Many([channels_first_op(b, node, a[0], "groupnorm", args, norm_params(b, a[1], a[2])), None, None])
 
 
 def h_instance_norm(b: Builder, node: Any, a: list[Any]) -> Tensor:
@@ -114,7 +131,7 @@ def h_instance_norm(b: Builder, node: Any, a: list[Any]) -> Tensor:
     set_unless_default(args, "affine", a[1] is not None, False)
     set_unless_default(args, "track_running_stats", not a[5], False)
     set_unless_default(args, "eps", float(a[7]), 1e-5)
-    return b.channels_first_op(node, a[0], "instancenorm", args, norm_params(b, a[1], a[2], a[3], a[4]))
+    return channels_first_op(b, node, a[0], "instancenorm", args, norm_params(b, a[1], a[2], a[3], a[4]))
 
 
 def h_max_pool(b: Builder, node: Any, a: list[Any]) -> Any:  # (x, k, stride, padding, dilation, ceil_mode)
@@ -123,7 +140,7 @@ def h_max_pool(b: Builder, node: Any, a: list[Any]) -> Any:  # (x, k, stride, pa
     set_unless_default(args, "p", one_or_list(a[3]), 0)
     set_unless_default(args, "d", one_or_list(a[4]), 1)
     set_unless_default(args, "ceil", bool(a[5]), False)
-    out = b.channels_first_op(node, a[0], "maxpool", args)
+    out = channels_first_op(b, node, a[0], "maxpool", args)
     return Many([out, None]) if isinstance(node.meta.get("val"), (tuple, list)) else out
 
 
@@ -135,15 +152,15 @@ def h_avg_pool(b: Builder, node: Any, a: list[Any]) -> Tensor:  # (x, k, stride,
     set_unless_default(args, "p", one_or_list(a[3]), 0)
     set_unless_default(args, "ceil", bool(a[4]), False)
     set_unless_default(args, "count_include_pad", bool(a[5]), True)
-    return b.channels_first_op(node, a[0], "avgpool", args)
+    return channels_first_op(b, node, a[0], "avgpool", args)
 
 
 def h_adaptive_avg(b: Builder, node: Any, a: list[Any]) -> Tensor:
-    return b.channels_first_op(node, a[0], "adaptive_avgpool", {"size": one_or_list(b.out_shape(node)[2:])})
+    return channels_first_op(b, node, a[0], "adaptive_avgpool", {"size": one_or_list(b.out_shape(node)[2:])})
 
 
 def h_adaptive_max(b: Builder, node: Any, a: list[Any]) -> Any:
-    out = b.channels_first_op(node, a[0], "adaptive_maxpool", {"size": one_or_list(b.out_shape(node)[2:])})
+    out = channels_first_op(b, node, a[0], "adaptive_maxpool", {"size": one_or_list(b.out_shape(node)[2:])})
     return Many([out, None]) if isinstance(node.meta.get("val"), (tuple, list)) else out
 
 
@@ -153,17 +170,17 @@ def interpolation(mode: str) -> Handler:
         set_unless_default(args, "mode", mode, "nearest")
         if mode not in ("nearest", "nearest-exact") and isinstance(a[2], bool):
             set_unless_default(args, "align_corners", a[2], False)
-        return b.channels_first_op(node, a[0], "interpolate", args)
+        return channels_first_op(b, node, a[0], "interpolate", args)
 
     return handler
 
 
 def h_pixel_shuffle(op: str) -> Handler:
-    return lambda b, node, a: b.channels_first_op(node, a[0], op, {"r": a[1]})
+    return lambda b, node, a: channels_first_op(b, node, a[0], op, {"r": a[1]})
 
 
 def h_channel_shuffle(b: Builder, node: Any, a: list[Any]) -> Tensor:
-    return b.channels_first_op(node, a[0], "channel_shuffle", {"groups": a[1]})
+    return channels_first_op(b, node, a[0], "channel_shuffle", {"groups": a[1]})
 
 
 def h_pad(b: Builder, node: Any, a: list[Any]) -> Tensor:  # constant_pad_nd(x, pad, value) / pad(x, pad, mode, value)
@@ -173,8 +190,18 @@ def h_pad(b: Builder, node: Any, a: list[Any]) -> Tensor:  # constant_pad_nd(x, 
     value = a[3] if isinstance(a[2], str) else a[2]
     dims = [rank - 1 - k for k in range(len(pads) // 2)]
     pairs = {x.layout.axis(d, rank): [pads[2 * k], pads[2 * k + 1]] for k, d in enumerate(dims)}
-    if any(p < 0 for pair in pairs.values() for p in pair):
-        b.fail("negative padding (cropping) has no convcalc op")
+    crops = {axis: [max(0, -p) for p in pair] for axis, pair in pairs.items() if min(pair) < 0}
+    if crops:  # negative padding crops (NASNet's ZeroPad2d((-1, 1, -1, 1))): a ``crop``, then the positive part
+        if mode != "constant":
+            b.fail(f"negative {mode} padding has no convcalc op")
+        shape = list(x.shape)
+        for axis, pair in crops.items():
+            shape[x.layout.perm[axis]] -= sum(pair)
+        x = b.emit(node, "crop", {"p": [crops[axis] for axis in sorted(crops)], "dims": sorted(crops)}, [x.ref],
+                   tuple(shape), x.layout, main=False)
+        pairs = {axis: [max(0, p) for p in pair] for axis, pair in pairs.items() if max(pair) > 0}
+        if not pairs:
+            return x
     order = sorted(pairs)
     args: dict[str, Any] = {"p": [pairs[axis] for axis in order], "dims": order}
     set_unless_default(args, "mode", mode, "constant")
@@ -190,6 +217,9 @@ def h_linear(b: Builder, node: Any, a: list[Any]) -> Tensor:  # (x, weight, bias
     if not isinstance(weight, Param):
         w_t = Tensor(weight.ref, weight.shape[::-1], transposed(weight.layout, len(weight.shape), -1, -2))
         return matmul(b, node, a[0], w_t, a[2])
+    if a[2] is not None and not (isinstance(a[2], Param) and a[2].kind == "param"):  # a bias computed in forward
+        out = h_linear(b, node, [a[0], weight, None])  # (BEiT's cat of q_bias, zeros, v_bias): linear, then add
+        return b.binary(node, "add", [out, a[2]], b.out_shape(node))
     w = b.param(weight, "weight")
     args: dict[str, Any] = {"out": w.shape[0]}
     if a[2] is None:
@@ -213,7 +243,7 @@ def h_mm(b: Builder, node: Any, a: list[Any]) -> Tensor:
 
 def matmul(b: Builder, node: Any, left: Any, right: Any, bias: Any) -> Tensor:
     """torch.matmul as convcalc's ``matmul`` on both operands in PyTorch's order (a parameter operand: a ``param``)."""
-    refs = [b.natural_ref(v) for v in (left, right)]
+    refs = [operand_ref(b, v) for v in (left, right)]
     out_shape = b.out_shape(node)
     batch = next((v.layout.batch + len(out_shape) - len(v.shape) for v in (left, right)
                   if isinstance(v, Tensor) and v.layout.batch is not None), None)
@@ -239,7 +269,7 @@ def h_einsum(b: Builder, node: Any, a: list[Any]) -> Tensor:
     for term, value in zip(terms.split(","), operands):
         if isinstance(value, Tensor) and value.layout.batch is not None:
             batch_letters.add(term[value.layout.batch])
-        refs.append(b.natural_ref(value))
+        refs.append(operand_ref(b, value))
     for term, value in zip(terms.split(","), operands):
         batch = value.layout.batch if isinstance(value, Tensor) else None
         inputs.append("".join(ch for k, ch in enumerate(term) if k != batch))
@@ -274,8 +304,9 @@ def h_rms_norm(b: Builder, node: Any, a: list[Any]) -> Tensor:  # (x, normalized
 
 
 def h_sdpa(b: Builder, node: Any, a: list[Any]) -> Tensor:  # (q, k, v, mask, dropout_p, is_causal, scale, enable_gqa)
-    operands = [a[0], a[1], a[2]] + ([a[3]] if a[3] is not None else [])
-    refs = [b.natural_ref(v) for v in operands]
+    refs = [b.natural_ref(v) for v in (a[0], a[1], a[2])]
+    if a[3] is not None:
+        refs.append(operand_ref(b, a[3]))
     args: dict[str, Any] = {}
     set_unless_default(args, "causal", bool(a[5]), False)
     if a[6] is not None:
@@ -284,10 +315,22 @@ def h_sdpa(b: Builder, node: Any, a: list[Any]) -> Tensor:  # (q, k, v, mask, dr
     return b.emit(node, "attention", args, refs, out_shape, natural(out_shape, a[0].layout.batch))
 
 
+def operand_ref(b: Builder, value: Any) -> str:
+    """An operand of matmul or attention in PyTorch's dim order (:meth:`Builder.natural_ref`); one gathered from a
+    parameter table (a relative position bias or embedding) counts the table once and is a ``constant`` of its own
+    shape (``buffer: false``: computed in forward): the op's counts depend on the operand's shape only."""
+    if not isinstance(value, Param) or value.kind != "gathered" or value.source is None:
+        return b.natural_ref(value)
+    b.param_tensor(Param(value.fqn, value.source), tuple(value.source))
+    shape = tuple(value.shape[1:] if len(value.shape) > 1 and value.shape[0] == 1 else value.shape)
+    return b.emit(b.node, "constant", {"shape": list(shape), "buffer": False}, [], shape, natural(shape, None),
+                  main=False).ref
+
+
 def h_prelu(b: Builder, node: Any, a: list[Any]) -> Tensor:
     w = b.param(a[1], "weight")
     args = {"num_parameters": w.shape[0]} if w.shape and w.shape[0] != 1 else {}
-    return b.channels_first_op(node, a[0], "prelu", args, [w])
+    return channels_first_op(b, node, a[0], "prelu", args, [w])
 
 
 HANDLERS: dict[str, Handler] = {
@@ -312,15 +355,22 @@ HANDLERS: dict[str, Handler] = {
     "constant_pad_nd": h_pad, "pad": h_pad,
     "linear": h_linear, "addmm": h_addmm, "mm": h_mm, "matmul": h_matmul, "bmm": h_matmul,
     "scaled_dot_product_attention": h_sdpa, "einsum": h_einsum,
-    **LAYOUT_HANDLERS,
+    **LAYOUT_HANDLERS, **EXTRA_HANDLERS,
 }
 """Every ATen op convcalc follows, by its overload packet's name (``aten.conv2d.default`` -> ``conv2d``)."""
 
-ON_TENSORS = {"permute", "transpose", "t", "swapaxes", "view", "reshape", "_unsafe_view", "flatten", "unflatten",
+ON_TENSORS = {"permute", "transpose", "t", "swapaxes", "view", "reshape", "view_as", "reshape_as", "_unsafe_view", "flatten", "unflatten",
               "squeeze", "unsqueeze", "expand", "expand_as", "index", "linear", "addmm", "mm", "matmul", "bmm", "cat",
               "stack", "select", "contiguous", "clone", "to", "_to_copy", "detach", "alias", "lift_fresh_copy"}
-"""Ops that follow parameters as they are (views, indexing) or take them as weights: every other op whose operands
-are all parameters, buffers and constants computes a constant (an attention mask, a position grid)."""
+ON_TENSORS |= {"conv1d", "conv2d", "conv3d", "convolution", "einsum", "scaled_dot_product_attention"}
+"""Ops that follow parameters as they are (views, indexing) or take them as weights, and the products that run every
+forward even on constants (FlopCounterMode counts them: EdgeNeXt's conv of its Fourier position grid): every other
+op whose operands are all parameters, buffers and constants computes a constant (an attention mask, a position
+grid)."""
+
+WEIGHT_OPS = {"linear", "addmm", "mm", "matmul", "bmm"}
+"""Ops of :data:`ON_TENSORS` that compute: of buffers and constants only (a rotary table's frequencies times
+positions), their value is a constant too."""
 
 CREATION = {"new_zeros", "new_ones", "new_full", "new_empty", "zeros_like", "ones_like", "full_like", "empty_like",
             "rand_like", "randn_like", "zeros", "ones", "full", "empty", "arange", "linspace", "scalar_tensor"}

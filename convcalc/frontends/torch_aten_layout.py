@@ -13,10 +13,11 @@ where an op reads it). Elementwise ops line their operands up in the output's la
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from convcalc.frontends.torch_layout import permuted, removed
+from convcalc.frontends.torch_layout import Layout, permuted, removed
 from convcalc.frontends.torch_values import Many, Param, Tensor
 
 if TYPE_CHECKING:
@@ -106,7 +107,7 @@ def h_select(b: Builder, node: Any, a: list[Any]) -> Any:  # select(x, dim, inde
     rank, dim, index = len(x.shape), a[1] % len(x.shape), a[2]
     out_shape = b.out_shape(node)
     if isinstance(x, Param):
-        b.fail("indexing a parameter has no convcalc op")
+        return picked(x, out_shape)
     if dim == x.layout.batch:
         return Tensor(x.ref, out_shape, removed(x.layout, {dim}))
     index %= x.shape[dim]
@@ -121,6 +122,8 @@ def h_slice(b: Builder, node: Any, a: list[Any]) -> Tensor:  # slice(x, dim, sta
     out_shape = b.out_shape(node)
     if out_shape == x.shape:
         return x
+    if 0 in out_shape:  # an empty slice (no prefix tokens: ``x[:, :0]``): nothing, dropped where it is joined
+        return Param(f"empty:{node.name}", out_shape, "constant")
     if dim == x.layout.batch:
         b.fail("slicing the batch dim has no convcalc op")
     size = x.shape[dim]
@@ -131,17 +134,38 @@ def h_slice(b: Builder, node: Any, a: list[Any]) -> Tensor:  # slice(x, dim, sta
     return b.emit_like(node, x, "slice", args, x.layout)
 
 
-def h_cat(b: Builder, node: Any, a: list[Any]) -> Tensor:
-    return b.concat(node, a[0], a[1])
+def h_cat(b: Builder, node: Any, a: list[Any]) -> Tensor | Param:
+    if all(isinstance(v, Param) and v.kind in ("buffer", "constant") for v in a[0]):
+        return Param(f"cat:{node.name}", b.out_shape(node), "constant")  # of buffers and constants: a constant
+    pieces = [v for v in a[0] if 0 not in getattr(v, "shape", ())]  # empty pieces add nothing
+    if len(pieces) == 1 and tuple(pieces[0].shape) == b.out_shape(node):
+        return pieces[0]
+    return b.concat(node, pieces, a[1])
 
 
-def h_stack(b: Builder, node: Any, a: list[Any]) -> Tensor:  # stack(tensors, dim): each unsqueezed, then concatenated
+def h_stack(b: Builder, node: Any, a: list[Any]) -> Tensor | Param:  # stack(tensors, dim): unsqueezed, concatenated
+    if all(isinstance(v, Param) and v.kind in ("buffer", "constant") for v in a[0]):
+        return Param(f"stack:{node.name}", b.out_shape(node), "constant")
     dim = a[1] % (len(b.out_shape(node)))
     parts = []
     for value in a[0]:
         shape = value.shape[:dim] + (1,) + value.shape[dim:]
-        parts.append(b.reshape(node, value, shape) if isinstance(value, Tensor) else value.reshaped(shape))
+        parts.append(unsqueezed(b, node, value, dim) if isinstance(value, Tensor) else value.reshaped(shape))
     return b.concat(node, parts, dim)
+
+
+def unsqueezed(b: Builder, node: Any, x: Tensor, dim: int) -> Tensor:
+    """``x.unsqueeze(dim)`` with the new dim a logical axis (never the batch, even when it comes first): placed
+    after the logical axis of the physical dim before it, or first."""
+    def shifted(p: int) -> int:
+        return p + 1 if p >= dim else p
+
+    perm = [shifted(p) for p in x.layout.perm]
+    before = [k for k, p in enumerate(perm) if p < dim]
+    perm.insert(before[-1] + 1 if before else 0, dim)
+    layout = Layout(None if x.layout.batch is None else shifted(x.layout.batch), tuple(perm))
+    shape = x.shape[:dim] + (1,) + x.shape[dim:]
+    return b.emit(node, "reshape", {"shape": list(layout.logical(shape))}, [x.ref], shape, layout, main=False)
 
 
 def h_roll(b: Builder, node: Any, a: list[Any]) -> Tensor:  # roll(x, shifts, dims)
@@ -200,10 +224,19 @@ def h_index(b: Builder, node: Any, a: list[Any]) -> Param:
     """``table[index]`` of a parameter by buffers (relative position bias): the gathered tensor, whose parameters are
     the table's (counted once by a ``param`` layer of the table's shape)."""
     table = a[0]
+    if isinstance(table, Tensor) and b.is_fixed(table) and not any(isinstance(i, Tensor) for i in a[1] or []):
+        return Param(f"index:{node.name}", b.out_shape(node), "constant")  # of layers that never read the input
     if not isinstance(table, Param) or any(isinstance(i, Tensor) for i in a[1] or []):
         b.fail("indexing by computed values has no convcalc op")
-    return Param(table.fqn, b.out_shape(node), "gathered" if table.kind == "param" else table.kind,
-                 numel=table.numel, source=table.shape if table.kind == "param" else None)
+    return picked(table, b.out_shape(node))
+
+
+def picked(table: Param, shape: tuple[int, ...]) -> Param:
+    """Elements of a parameter, buffer or constant picked by constant indices (``table[index]``, ``table[0]``): a
+    gathered parameter (its table counted once, by a ``param`` layer of the table's shape), or a buffer or constant."""
+    if table.kind in ("param", "gathered"):
+        return Param(table.fqn, shape, "gathered", numel=table.numel, source=table.source or table.shape)
+    return Param(table.fqn, shape, table.kind)
 
 
 def passthrough(b: Builder, node: Any, a: list[Any]) -> Any:
@@ -229,15 +262,24 @@ def h_hardtanh(b: Builder, node: Any, a: list[Any]) -> Tensor:
 
 
 def h_clamp(b: Builder, node: Any, a: list[Any]) -> Tensor:
-    low, high = (a[1] if len(a) > 1 else None), (a[2] if len(a) > 2 else None)
+    low, high = (bound(a[1]) if len(a) > 1 else None), (bound(a[2]) if len(a) > 2 else None)
     if isinstance(low, Tensor | Param) or isinstance(high, Tensor | Param):
         b.fail("clamp to tensor bounds has no convcalc op")
+    if low is None and high is None:  # clamp to -inf..inf (gemma4's unset ClippableLinear bounds): x itself
+        return b.tensor(a[0])
     if (low, high) == (0, 6) or (low, high) == (0.0, 6.0):
         return unary("relu6")(b, node, a)
     if low == 0 and high is None:
         return unary("relu")(b, node, a)
     args = {k: v for k, v in (("min", low), ("max", high)) if v is not None}
     return unary("clamp", lambda _: args)(b, node, a)
+
+
+def bound(value: Any) -> Any:
+    """A clamp bound: a one-element buffer or constant as its number, an infinite one as None (no bound)."""
+    if isinstance(value, Param) and value.kind != "param" and value.scalar is not None:
+        value = value.scalar
+    return None if isinstance(value, float) and math.isinf(value) else value
 
 
 def binary(op: str) -> Handler:
@@ -309,7 +351,7 @@ LAYOUT_HANDLERS: dict[str, Handler] = {
     "split": h_split, "split_with_sizes": h_split, "chunk": h_chunk, "unbind": h_unbind,
     "select": h_select, "slice": h_slice, "cat": h_cat, "concat": h_cat, "stack": h_stack, "roll": h_roll,
     "permute": h_permute, "transpose": h_transpose, "t": h_transpose, "swapaxes": h_transpose,
-    "view": h_reshape, "reshape": h_reshape, "_unsafe_view": h_reshape, "flatten": h_reshape, "unflatten": h_reshape,
+    "view": h_reshape, "reshape": h_reshape, "view_as": h_reshape, "reshape_as": h_reshape, "_unsafe_view": h_reshape, "flatten": h_reshape, "unflatten": h_reshape,
     "squeeze": h_reshape, "squeeze_": h_reshape, "unsqueeze": h_reshape, "unsqueeze_": h_reshape,
     "index": h_index, "expand": h_expand, "expand_as": h_expand,
     "contiguous": passthrough, "clone": passthrough, "dropout": passthrough, "dropout_": passthrough,

@@ -6,7 +6,10 @@ dims convcalc's logical axes are (:mod:`convcalc.frontends.torch_layout`). An op
 needs through :meth:`Builder.conform` (a ``permute`` where big axes change order, a ``reshape`` where only size-1
 axes move): channels first for the ops PyTorch runs on ``(N, C, *grid)``, the last physical dims last for linear
 and layer norm, PyTorch's own order for matmul and attention. A parameter read as an operand of an op other than
-its module's becomes one ``param`` layer (counted once). Layers are named after the model's modules
+its module's becomes one ``param`` layer (counted once); a buffer, or a constant computed from buffers and literals
+only, read where it must be a tensor (a linear's input, a matmul operand, a product that widens it) becomes one
+``constant`` layer (``buffer: true`` for a registered buffer, counted once; false for a computed constant). Layers are
+named after the model's modules
 (:class:`~convcalc.frontends.torch_naming.LayerNames`). Pure standard library.
 """
 
@@ -31,6 +34,8 @@ class Builder:
         self.layers: list[FlatLayer] = []
         self.counted: set[str] = set()  # parameters some layer counts
         self.param_layers: dict[str, Tensor] = {}  # parameter -> its ``param`` layer
+        self.constant_layers: dict[str, Tensor] = {}  # buffer or computed constant -> its ``constant`` layer
+        self.fixed: set[str] = set()  # layers that do not depend on the input (computed from params and constants)
         self.node: Any = None  # the node being lowered (errors and added layers name it)
 
     # -- errors and shapes --------------------------------------------------------------------------------------
@@ -74,7 +79,14 @@ class Builder:
             if param.kind == "param":
                 self.counted.add(param.fqn)
         self.layers.append(FlatLayer(name, op, args, tuple(inputs), module, cls))
+        if inputs and all(ref.partition("[")[0] in self.fixed for ref in inputs):
+            self.fixed.add(name)
         return Tensor(name, shape, layout)
+
+    def is_fixed(self, value: Any) -> bool:
+        """Whether ``value`` does not depend on the input: a parameter, buffer or constant, or a layer computed from
+        those only (Swin V2's position-bias MLP of its coordinate table)."""
+        return isinstance(value, Param) or isinstance(value, Tensor) and value.ref.partition("[")[0] in self.fixed
 
     def emit_like(self, node: Any, x: Tensor, op: str, args: dict[str, Any], layout: Layout,
                   shape: PhysShape | None = None, owned: list[Param] | tuple[Param, ...] = ()) -> Tensor:
@@ -111,8 +123,35 @@ class Builder:
         args: dict[str, Any] = {} if len(logical) == 1 else {"shape": list(logical)}
         return self.emit(node, "flatten" if len(logical) == 1 else "reshape", args, [x.ref], new_shape, layout)
 
+    def constant_tensor(self, value: Param) -> Tensor:
+        """A buffer or computed constant read as a tensor: a ``constant`` layer of its shape (PyTorch's, a leading
+        size-1 dim as the batch), ``buffer: true`` for a registered buffer (its elements counted once: later views
+        are ``reshape``s of the first layer), false for a constant computed in forward."""
+        shape = tuple(value.shape)
+        layout = natural(shape, 0)
+        logical = layout.logical(shape) or (1,)
+        buffer = value.kind == "buffer" and prod(logical) == value.numel
+        first = self.constant_layers.get(value.fqn) if buffer else None
+        if first is None:
+            if buffer:
+                name, module = self.names.unique(value.fqn), value.fqn.rpartition(".")[0]
+            else:
+                name, module, _ = self.names.for_layer(self.node, "constant", (), main=False)
+            args: dict[str, Any] = {"shape": list(logical)} | ({} if buffer else {"buffer": False})
+            self.layers.append(FlatLayer(name, "constant", args, (), module, ""))
+            self.fixed.add(name)
+            first = Tensor(name, shape, layout)
+            if buffer:
+                self.constant_layers[value.fqn] = first
+        if first.logical == logical:
+            return Tensor(first.ref, shape, layout)
+        return self.emit(self.node, "reshape", {"shape": list(logical)}, [first.ref], shape, layout, main=False)
+
     def param_tensor(self, value: Param, logical: tuple[int, ...] | None = None) -> Tensor:
-        """A parameter read as an operand: a ``param`` layer named by it (once; a ``reshape`` for another view)."""
+        """A parameter read as an operand: a ``param`` layer named by it (once; a ``reshape`` for another view);
+        a buffer or constant: a ``constant`` layer (:meth:`constant_tensor`)."""
+        if value.kind in ("buffer", "constant"):
+            return self.constant_tensor(value)
         if value.kind != "param":
             self.fail(f"the {value.kind} tensor {value.fqn} is an operand of an op other than add, sub, mul, div")
         shape = logical if logical is not None else (value.shape[1:] if len(value.shape) > 1 and value.shape[0] == 1
@@ -125,6 +164,7 @@ class Builder:
             self.counted.add(value.fqn)
             name = self.names.unique(value.fqn)
             self.layers.append(FlatLayer(name, "param", {"shape": list(shape)}, (), value.fqn.rpartition(".")[0], ""))
+            self.fixed.add(name)
             self.param_layers[value.fqn] = first = Tensor(name, tuple(shape), layout)
         if tuple(first.shape) == tuple(shape):
             return Tensor(first.ref, tuple(shape), layout)
@@ -185,10 +225,10 @@ class Builder:
         layout = padded(main.layout, len(main.shape), rank)
         refs, constant, reverse = [], None, False
         for position, value in enumerate(operands):
-            if isinstance(value, Param) and value.kind != "param" and value.scalar is None:
+            if isinstance(value, Param) and value.kind in ("buffer", "constant") and value.scalar is None:
                 widened = (1,) * (rank - len(value.shape)) + tuple(value.shape)
                 if any(w > m for w, m in zip(widened, (1,) * (rank - len(main.shape)) + tuple(main.shape))):
-                    self.fail(f"the {value.kind} {value.fqn} widens the result")
+                    value = self.constant_tensor(value)  # it widens the result: a tensor, not a constant value
             ref, value_constant = self.operand(value, layout, rank)
             if ref is not None:
                 refs.append(ref)
@@ -201,13 +241,16 @@ class Builder:
                 args["reverse"] = True
         return self.emit(node, op, args, refs, out_shape, layout)
 
-    def concat(self, node: Any, values: list[Any], dim: int) -> Tensor:
+    def concat(self, node: Any, values: list[Any], dim: int) -> Tensor | Param:
         out_shape = self.out_shape(node)
         rank = len(out_shape)
         dim %= rank
         first = next((v for v in values if isinstance(v, Tensor)), None)
         if first is None:
-            self.fail("a concatenation of parameters only")
+            if all(isinstance(v, Param) and v.kind in ("buffer", "constant") for v in values):
+                return Param(f"cat:{node.name}", out_shape, "constant")  # computed from buffers and literals only
+            values = [self.tensor(v) for v in values]  # parameters (beit's q, k, v biases): layers, counted once
+            first = values[0]
         layout = first.layout
         if dim == layout.batch:
             self.fail("a concatenation over the batch dim")

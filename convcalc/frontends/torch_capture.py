@@ -6,13 +6,16 @@
 of ATen ops, each tagged with the stack of modules that ran it (``nn_module_stack``). Every op is lowered through
 :data:`convcalc.frontends.torch_aten.HANDLERS` by a :class:`~convcalc.frontends.torch_builder.Builder`; an op whose
 operands are all parameters, buffers and constants is a constant (:func:`constant_of`), not a layer; a call of
-``nn.MultiheadAttention`` is one ``mha`` layer (:mod:`convcalc.frontends.torch_mha`). Layer names, output names and
+``nn.MultiheadAttention`` is one ``mha`` layer (:mod:`convcalc.frontends.torch_mha`); a higher-order op that runs a
+subgraph once (``torch.autocast``, ``set_grad_enabled`` regions) is lowered inline (:data:`INLINED`). Layer names, output names and
 unused parameters come from :mod:`convcalc.frontends.torch_naming`. Torch is imported inside functions only.
 """
 
 from __future__ import annotations
 
+import operator
 import warnings
+from math import prod
 from typing import Any
 
 from convcalc.core.notation import Shape
@@ -58,27 +61,56 @@ def flat_values(arguments: Any) -> list[Any]:
     return [arguments]
 
 
-def constant_of(node: Any, name: str, arguments: list[Any]) -> Any:
+def constant_of(node: Any, name: str, arguments: list[Any], builder: Builder) -> Any:
     """The value of an op computed from parameters, buffers and constants only: a constant tensor (a gathered
-    parameter when it reads exactly one parameter, so that the parameter is still counted once)."""
-    value = node.meta.get("val")
-    if not hasattr(value, "shape"):
-        return None
-    shape = tuple(int(s) for s in value.shape)
+    parameter when it reads exactly one parameter, so that the parameter is still counted once); several (a
+    :class:`Many`) for an op with several outputs (meshgrid, a split). A tensor computed from several parameters,
+    one of which has its elements (timm's standardized conv weight: the weight normalised, times a gain), stands for
+    that one; the others are counted by ``param`` layers of their own."""
     read = [v for v in flat_values(arguments) if isinstance(v, Param) and v.kind in ("param", "gathered")]
-    if len(read) == 1:
-        table = read[0]
-        return Param(table.fqn, shape, "gathered", numel=table.numel, source=table.source or table.shape)
-    return Param(f"{name}:{node.name}", shape, "constant")
+
+    def one(value: Any, label: str) -> Param | None:
+        if not hasattr(value, "shape"):
+            return None
+        shape = tuple(int(s) for s in value.shape)
+        if len(read) == 1:
+            table = read[0]
+            return Param(table.fqn, shape, "gathered", numel=table.numel, source=table.source or table.shape)
+        main = next((p for p in read if p.kind == "param" and p.numel == prod(shape)), None)
+        if main is not None:
+            for other in read:
+                if other.fqn != main.fqn and other.fqn not in builder.counted:
+                    builder.param_tensor(Param(other.fqn, other.source or other.shape))
+            return Param(main.fqn, shape)
+        return Param(label, shape, "constant")
+
+    value = node.meta.get("val")
+    if isinstance(value, (tuple, list)):
+        return Many(one(v, f"{name}:{node.name}[{k}]") for k, v in enumerate(value))
+    return one(value, f"{name}:{node.name}")
+
+
+def subgraph_call(program: Any, node: Any) -> tuple[Any, list[Any]] | None:
+    """(graph, operand nodes) of a higher-order op that runs a subgraph once with its operands
+    (``wrap_with_autocast``, ``wrap_with_set_grad_enabled``: the subgraph is the first ``get_attr`` argument, its
+    operands the arguments after it); None for any other node."""
+    if op_name(node) not in INLINED:
+        return None
+    position = next((k for k, a in enumerate(node.args) if getattr(a, "op", None) == "get_attr"), None)
+    if position is None:
+        return None
+    module = getattr(program.graph_module, node.args[position].target, None)
+    graph = getattr(module, "graph", None)
+    return (graph, list(node.args[position + 1 :])) if graph is not None else None
+
+
+INLINED = {"wrap_with_autocast", "wrap_with_set_grad_enabled"}
+"""Higher-order ops whose subgraph runs once as it is (a dtype or grad-mode context): lowered inline."""
 
 
 def lower(program: Any, input_shape: PhysShape, model: Any) -> tuple[Builder, list[Any]]:
     """Walk the exported graph through the ATen table; returns the builder and the output values."""
-    import operator
-
     import torch
-
-    from convcalc.frontends.torch_aten import CREATION, HANDLERS, NO_VALUE, ON_TENSORS
 
     classes = {path: type(module).__name__ for path, module in model.named_modules()}
     leaves = {path for path, module in model.named_modules() if path and not any(True for _ in module.children())}
@@ -89,6 +121,19 @@ def lower(program: Any, input_shape: PhysShape, model: Any) -> tuple[Builder, li
     params, buffers = signature.inputs_to_parameters, signature.inputs_to_buffers
     constants = getattr(signature, "inputs_to_lifted_tensor_constants", {})
     values: dict[Any, Any] = {}
+    for node in program.graph.nodes:
+        if node.op != "placeholder":
+            continue
+        shape = tuple(int(s) for s in node.meta["val"].shape) if hasattr(node.meta.get("val"), "shape") else ()
+        if node.name in params:
+            values[node] = Param(params[node.name], shape)
+        elif node.name in buffers or node.name in constants:
+            fqn = buffers.get(node.name) or constants[node.name]
+            tensor = program.state_dict.get(fqn, program.constants.get(fqn))
+            scalar = float(tensor.reshape(-1)[0]) if tensor is not None and tensor.numel() == 1 else None
+            values[node] = Param(fqn, shape, "buffer" if node.name in buffers else "constant", scalar=scalar)
+        else:
+            values[node] = Tensor("input", shape, channels_first(len(shape)))
 
     def resolve(argument: Any) -> Any:
         if isinstance(argument, torch.fx.Node):
@@ -97,53 +142,59 @@ def lower(program: Any, input_shape: PhysShape, model: Any) -> tuple[Builder, li
             return [resolve(a) for a in argument]
         return argument
 
-    outputs: list[Any] = []
-    for node in program.graph.nodes:
-        builder.node = node
-        if node.op == "placeholder":
-            shape = tuple(int(s) for s in node.meta["val"].shape) if hasattr(node.meta.get("val"), "shape") else ()
-            if node.name in params:
-                values[node] = Param(params[node.name], shape)
-            elif node.name in buffers or node.name in constants:
-                fqn = buffers.get(node.name) or constants[node.name]
-                tensor = program.state_dict.get(fqn, program.constants.get(fqn))
-                scalar = float(tensor.reshape(-1)[0]) if tensor is not None and tensor.numel() == 1 else None
-                values[node] = Param(fqn, shape, "buffer" if node.name in buffers else "constant", scalar=scalar)
-            else:
-                values[node] = Tensor("input", shape, channels_first(len(shape)))
-        elif node.op == "call_function":
-            if node in merged:
-                continue
-            call = attention.get(node)
-            if call is not None and lower_attention(builder, call, values):
-                merged.update(call.nodes)
-                continue
-            if node.target is operator.getitem:
-                container = values.get(node.args[0])
-                values[node] = container[node.args[1]] if isinstance(container, (list, Many)) else None
-                continue
-            name = op_name(node)
-            if name in NO_VALUE:
-                continue
-            arguments = resolve(normalized_args(node))
-            reads_activations = any(isinstance(v, Tensor) for v in flat_values(arguments))
-            if name in CREATION or name not in ON_TENSORS and not reads_activations:
-                values[node] = constant_of(node, name, arguments)
-                continue
-            handler = HANDLERS.get(name)
-            if handler is None:
-                builder.fail("no convcalc op for it")
-            try:
-                values[node] = handler(builder, node, arguments)
-            except ConvCalcError:
-                raise
-            except Exception as error:  # a case the table does not follow: one line naming the op and the module
-                builder.fail(f"not followed ({type(error).__name__}: {error})")
-        elif node.op == "output":
-            outputs = resolve(node.args[0])
-        elif node.op == "get_attr":
-            values[node] = None
-    return builder, list(outputs)
+    def walk(graph: Any) -> list[Any]:
+        """Lower the graph's nodes (its placeholders already have values); its output values."""
+        outputs: list[Any] = []
+        for node in graph.nodes:
+            builder.node = node
+            if node.op == "call_function" and node not in merged:
+                call = attention.get(node)
+                if call is not None and lower_attention(builder, call, values):
+                    merged.update(call.nodes)
+                    continue
+                inline = subgraph_call(program, node)
+                if inline is not None:
+                    subgraph, operands = inline
+                    inner = [n for n in subgraph.nodes if n.op == "placeholder"]
+                    values.update({p: resolve(o) for p, o in zip(inner, operands)})
+                    values[node] = Many(walk(subgraph))
+                    continue
+                lower_node(node)
+            elif node.op == "output":
+                outputs = list(resolve(node.args[0]))
+            elif node.op == "get_attr":
+                values[node] = None
+        return outputs
+
+    def lower_node(node: Any) -> None:
+        from convcalc.frontends.torch_aten import CREATION, HANDLERS, NO_VALUE, ON_TENSORS, WEIGHT_OPS
+
+        if node.target is operator.getitem:
+            container = values.get(node.args[0])
+            values[node] = container[node.args[1]] if isinstance(container, (list, Many)) else None
+            return
+        name = op_name(node)
+        if name in NO_VALUE:
+            return
+        arguments = resolve(normalized_args(node))
+        operands = flat_values(arguments)
+        reads_activations = any(isinstance(v, Tensor) for v in operands)
+        reads_params = any(isinstance(v, Param) and v.kind in ("param", "gathered") for v in operands)
+        computes = name not in ON_TENSORS or name in WEIGHT_OPS and not reads_params
+        if name in CREATION or computes and not reads_activations:
+            values[node] = constant_of(node, name, arguments, builder)
+            return
+        handler = HANDLERS.get(name)
+        if handler is None:
+            builder.fail("no convcalc op for it")
+        try:
+            values[node] = handler(builder, node, arguments)
+        except ConvCalcError:
+            raise
+        except Exception as error:  # a case the table does not follow: one line naming the op and the module
+            builder.fail(f"not followed ({type(error).__name__}: {error})")
+
+    return builder, walk(program.graph)
 
 
 def capture(model: Any, input_shape: Shape, name: str, source: str = "") -> FlatNetwork:

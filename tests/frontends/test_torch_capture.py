@@ -315,3 +315,174 @@ def test_control_flow_on_values_is_one_line() -> None:
     with pytest.raises(ConvCalcError, match="torch.export cannot capture model: ") as raised:
         capture(Branchy(), (4, 4, 3))
     assert "\n" not in str(raised.value)
+
+
+# -- fused ops, subgraphs, masks, picks and stacks (timm's convnextv2, efficientvit, coatnet, efficientvim, crossvit,
+# gcvit, levit) ---------------------------------------------------------------------------------------------------
+
+
+class ResponseNorm(nn.Module):
+    """timm's GlobalResponseNorm (convnextv2): ``x + addcmul(bias, weight, x * nx)`` on channels-last activations."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.weight = nn.Parameter(torch.rand(8))
+        self.bias = nn.Parameter(torch.rand(8))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv(x).permute(0, 2, 3, 1)
+        gx = x.norm(p=2, dim=(1, 2), keepdim=True)
+        nx = gx / (gx.mean(dim=-1, keepdim=True) + 1e-6)
+        x = x + torch.addcmul(self.bias.view(1, 1, 1, -1), self.weight.view(1, 1, 1, -1), x * nx, value=0.5)
+        return x.permute(0, 3, 1, 2)
+
+
+def test_addcmul_is_a_mul_and_an_add() -> None:
+    flat, _ = capture(ResponseNorm(), (6, 6, 3))
+    assert_exact(ResponseNorm(), (6, 6, 3))
+    assert [layer.op for layer in flat.layers].count("mul") == 3  # x * nx, weight * (x * nx), value * that
+
+
+class AutocastAttention(nn.Module):
+    """efficientvit's LiteMLA: a linear attention under ``torch.autocast(enabled=False)`` (a higher-order op whose
+    subgraph is lowered inline)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.qkv = nn.Linear(8, 24)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q, k, v = self.qkv(x.flatten(2).transpose(1, 2)).relu().chunk(3, dim=-1)
+        with torch.autocast(device_type="cpu", enabled=False):
+            out = q.float() @ (k.float().transpose(-1, -2) @ v.float())
+        return out
+
+
+def test_an_autocast_region_is_lowered_inline() -> None:
+    report = assert_exact(AutocastAttention(), (4, 5, 8), layout="natural")
+    assert report.output_shape == (20, 8)
+
+
+class BiasedAttention(nn.Module):
+    """maxxvit's Attention2d: SDPA with a relative-position bias gathered from a table as its mask."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.qkv = nn.Conv2d(8, 24, 1)
+        self.table = nn.Parameter(torch.rand(2, 7))
+        self.register_buffer("index", torch.randint(0, 7, (16, 16)), persistent=False)
+        self.proj = nn.Conv2d(8, 8, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q, k, v = self.qkv(x).view(1, 3, 2, 4, 16).unbind(1)
+        bias = self.table[:, self.index]
+        out = F.scaled_dot_product_attention(q.transpose(-1, -2), k.transpose(-1, -2), v.transpose(-1, -2),
+                                             attn_mask=bias)
+        return self.proj(out.transpose(-1, -2).reshape(1, 8, 4, 4))
+
+
+def test_a_gathered_attention_mask_counts_its_table_once() -> None:
+    flat, _ = capture(BiasedAttention(), (4, 4, 8))
+    assert_exact(BiasedAttention(), (4, 4, 8))
+    ops = {layer.op: layer for layer in flat.layers}
+    assert ops["constant"].args == {"shape": [2, 16, 16], "buffer": False}
+    assert len(ops["attention"].inputs) == 4
+
+
+class PickedGates(nn.Module):
+    """efficientvim: gates picked from a parameter (``sigmoid(alpha).view(2, -1, 1, 1)[k]``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.alpha = nn.Parameter(torch.rand(2, 4))
+        self.conv = nn.Conv2d(4, 4, 3, padding=1, groups=4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        alpha = torch.sigmoid(self.alpha).view(2, -1, 1, 1)
+        x = x + alpha[0] * (self.conv(x) - x)
+        return x + alpha[1] * x
+
+
+def test_elements_picked_from_a_parameter_count_it_once() -> None:
+    assert_exact(PickedGates(), (5, 5, 4))
+
+
+class StackedHeads(nn.Module):
+    """crossvit's head: the heads' logits stacked on a new first dim (before the batch) and averaged over it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.heads = nn.ModuleList([nn.Linear(6, 3), nn.Linear(6, 3)])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        tokens = x.flatten(2).mean(-1)
+        return torch.mean(torch.stack([head(tokens) for head in self.heads]), dim=0)
+
+
+def test_a_stack_before_the_batch_is_not_over_the_batch() -> None:
+    report = assert_exact(StackedHeads(), (2, 2, 6))
+    assert report.output_shape == (3,)
+
+
+class GlobalQuery(nn.Module):
+    """gcvit's WindowAttentionGlobal: one image's query repeated for each of its windows (``repeat_interleave`` on
+    the batch dim); levit's ``reshape_as``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.kv = nn.Linear(4, 8)
+        self.norm = nn.BatchNorm1d(4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        windows = x.permute(0, 2, 3, 1).reshape(4, 4, 4)  # 4 windows of 4 tokens (2x2 grid of 2x2 windows)
+        query = x.flatten(2).transpose(1, 2)[:, :4]  # (1, 4, 4): the batch dim repeated
+        k, v = self.kv(windows).chunk(2, dim=-1)
+        q = query.repeat_interleave(4, dim=0)
+        attn = (q @ k.transpose(-2, -1)).softmax(-1) @ v
+        return self.norm(attn.flatten(0, 1)).reshape_as(attn).reshape(1, 16, 4)
+
+
+def test_repeat_interleave_of_the_batch_and_reshape_as() -> None:
+    assert_exact(GlobalQuery(), (4, 4, 4), layout="natural")
+
+
+class GridOffset(nn.Module):
+    """gemma4_vit / deepseek_vit: a position grid from ``meshgrid`` (an op with several constant outputs) stacked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        ys, xs = torch.meshgrid(torch.arange(x.shape[2]), torch.arange(x.shape[3]), indexing="ij")
+        grid = torch.stack([ys, xs]).sum(0).float()
+        return self.conv(x + grid)
+
+
+def test_constants_with_several_outputs_and_their_stack() -> None:
+    assert_exact(GridOffset(), (5, 6, 3))
+
+
+class CroppedStandardized(nn.Module):
+    """NASNet's ``ZeroPad2d((-1, 1, -1, 1))`` (a crop, then a pad) and timm's ScaledStdConv2d (the weight normalised
+    by ``F.batch_norm`` and scaled by a gain parameter: a weight computed from two parameters)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pad = nn.ZeroPad2d((-1, 1, -1, 1))
+        self.weight = nn.Parameter(torch.rand(4, 3, 3, 3))
+        self.gain = nn.Parameter(torch.ones(4, 1, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weight = F.batch_norm(self.weight.reshape(1, 4, -1), None, None, weight=self.gain.view(-1), training=True,
+                              momentum=0.0, eps=1e-6).reshape_as(self.weight)
+        return F.conv2d(self.pad(x), weight)
+
+
+def test_negative_padding_and_a_weight_computed_from_two_parameters() -> None:
+    flat, _ = capture(CroppedStandardized(), (7, 7, 3))
+    assert_exact(CroppedStandardized(), (7, 7, 3))
+    ops = [layer.op for layer in flat.layers]
+    assert ops.index("pad") == ops.index("crop") + 1
+    assert [layer.name for layer in flat.layers if layer.op == "param"] == ["gain"]  # the weight: the conv's

@@ -1,0 +1,66 @@
+"""ATen ops that PyTorch fuses from simpler ones, written as those ops: entries of the one dispatch table
+(:data:`EXTRA_HANDLERS`, merged into :data:`convcalc.frontends.torch_aten.HANDLERS`).
+
+Conventions (those of :mod:`convcalc.frontends.torch_aten`): a handler takes the builder, the node and the node's
+arguments in schema order and returns the node's value. ``addcmul(x, t1, t2, value)`` is ``x + value * t1 * t2``
+and ``addcdiv`` the same with ``t1 / t2``: a ``mul`` (or ``div``), a ``mul`` by the constant ``value`` when it is not
+1, and an ``add``. ``repeat_interleave(x, r, dim)`` with an integer ``r`` is an ``expand`` of a new axis after
+``dim`` and a ``reshape`` merging the two (PyTorch's order: each element ``r`` times in a row); repeating the batch
+dim (size 1: timm's global query copied to every window) makes it a logical axis.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from convcalc.frontends.torch_aten_layout import Handler, unsqueezed
+from convcalc.frontends.torch_values import Param, Tensor
+
+if TYPE_CHECKING:
+    from convcalc.frontends.torch_builder import Builder
+
+
+def broadcast_shape(*shapes: tuple[int, ...]) -> tuple[int, ...]:
+    """PyTorch's broadcast of physical shapes (right-aligned, size 1 stretches)."""
+    rank = max(len(s) for s in shapes)
+    padded = [(1,) * (rank - len(s)) + tuple(s) for s in shapes]
+    return tuple(max(sizes) for sizes in zip(*padded))
+
+
+def shape_of(value: Any) -> tuple[int, ...]:
+    return tuple(value.shape) if isinstance(value, (Tensor, Param)) else ()
+
+
+def fused_add(op: str) -> Handler:
+    """addcmul / addcdiv(x, t1, t2, value): ``x + value * (t1 op t2)``."""
+
+    def handler(b: Builder, node: Any, a: list[Any]) -> Tensor:
+        x, first, second = a[0], a[1], a[2]
+        value = a[3] if len(a) > 3 and a[3] is not None else 1
+        inner_shape = broadcast_shape(shape_of(first), shape_of(second))
+        inner = b.binary(node, op, [first, second], inner_shape)
+        if value != 1:
+            inner = b.binary(node, "mul", [inner, value], inner_shape)
+        return b.binary(node, "add", [x, inner], b.out_shape(node))
+
+    return handler
+
+
+def h_repeat_interleave(b: Builder, node: Any, a: list[Any]) -> Tensor:  # repeat_interleave(x, repeats, dim, size)
+    x, repeats, dim = a[0], a[1], a[2]
+    if not isinstance(x, Tensor) or not isinstance(repeats, int) or dim is None:
+        b.fail("repeat_interleave other than of an activation, an integer number of times, on one dim, has no "
+               "convcalc op")
+    dim %= len(x.shape)
+    spread = unsqueezed(b, node, x, dim + 1)
+    shape = spread.shape[: dim + 1] + (repeats,) + spread.shape[dim + 2 :]
+    expanded = b.emit(node, "expand", {"shape": list(spread.layout.logical(shape))}, [spread.ref], shape,
+                      spread.layout, main=False)
+    return b.reshape(node, expanded, b.out_shape(node))
+
+
+EXTRA_HANDLERS: dict[str, Handler] = {
+    "addcmul": fused_add("mul"), "addcdiv": fused_add("div"),
+    "repeat_interleave": h_repeat_interleave,
+}
+"""Fused elementwise ops and repeats, as the simpler ops they are made of."""
