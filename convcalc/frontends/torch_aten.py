@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from convcalc.frontends.torch_aten_extra import EXTRA_HANDLERS
 from convcalc.frontends.torch_aten_layout import LAYOUT_HANDLERS, Handler, one_or_list, set_unless_default
+from convcalc.frontends.torch_borrowed import borrowed_conv, borrowed_linear, own_weight
 from convcalc.frontends.torch_layout import Layout, natural, transposed
 from convcalc.frontends.torch_values import Many, Param, Tensor
 
@@ -45,7 +46,9 @@ def channels_first_op(b: Builder, node: Any, x: Any, op: str, args: dict[str, An
 def conv_layer(b: Builder, node: Any, x: Tensor, weight: Any, bias: Any, stride: Any, padding: Any, dilation: Any,
                groups: int, transposed_: bool = False, output_padding: Any = 0) -> Tensor:
     """conv / deconv from the weight's shape: (out, in/g, *k), or (in, out/g, *k) transposed."""
-    w = b.param(weight, "weight")
+    w = own_weight(b, b.param(weight, "weight"))
+    if w is None:  # a buffer filter, a module called twice: no params (torch_borrowed)
+        return borrowed_conv(b, node, x, weight, bias, stride, padding, dilation, groups, transposed_)
     rank = len(w.shape) - 2
     out = w.shape[1] * groups if transposed_ else w.shape[0]
     args: dict[str, Any] = {"out": out, "k": one_or_list(w.shape[2:])}
@@ -115,12 +118,18 @@ def h_group_norm(b: Builder, node: Any, a: list[Any]) -> Tensor:  # (x, groups, 
     args: dict[str, Any] = {"groups": a[1]}
     if a[2] is None:
         args["affine"] = False
+    elif a[3] is None:  # a weight without bias (timm's GroupNorm1NoBias)
+        args["bias"] = False
     set_unless_default(args, "eps", float(a[4]), 1e-5)
     return channels_first_op(b, node, a[0], "groupnorm", args, norm_params(b, a[2], a[3]))
 
 
 def h_native_group_norm(b: Builder, node: Any, a: list[Any]) -> Many:  # (x, w, b, N, C, HxW, group, eps)
     args: dict[str, Any] = {"groups": a[6]}
+    if a[1] is None:
+        args["affine"] = False
+    elif a[2] is None:
+        args["bias"] = False
     set_unless_default(args, "eps", float(a[7]), 1e-5)
     return Many([channels_first_op(b, node, a[0], "groupnorm", args, norm_params(b, a[1], a[2])), None, None])
 
@@ -129,6 +138,8 @@ def h_instance_norm(b: Builder, node: Any, a: list[Any]) -> Tensor:
     """instance_norm(x, weight, bias, mean, var, use_input_stats, momentum, eps, cudnn_enabled)."""
     args: dict[str, Any] = {}
     set_unless_default(args, "affine", a[1] is not None, False)
+    if a[1] is not None and a[2] is None:
+        args["bias"] = False
     set_unless_default(args, "track_running_stats", not a[5], False)
     set_unless_default(args, "eps", float(a[7]), 1e-5)
     return channels_first_op(b, node, a[0], "instancenorm", args, norm_params(b, a[1], a[2], a[3], a[4]))
@@ -220,7 +231,9 @@ def h_linear(b: Builder, node: Any, a: list[Any]) -> Tensor:  # (x, weight, bias
     if a[2] is not None and not (isinstance(a[2], Param) and a[2].kind == "param"):  # a bias computed in forward
         out = h_linear(b, node, [a[0], weight, None])  # (BEiT's cat of q_bias, zeros, v_bias): linear, then add
         return b.binary(node, "add", [out, a[2]], b.out_shape(node))
-    w = b.param(weight, "weight")
+    w = own_weight(b, b.param(weight, "weight"))
+    if w is None:  # a buffer, a module called twice: no params (torch_borrowed)
+        return borrowed_linear(b, node, a[0], weight, a[2])
     args: dict[str, Any] = {"out": w.shape[0]}
     if a[2] is None:
         args["bias"] = False

@@ -6,7 +6,8 @@ dims convcalc's logical axes are (:mod:`convcalc.frontends.torch_layout`). An op
 needs through :meth:`Builder.conform` (a ``permute`` where big axes change order, a ``reshape`` where only size-1
 axes move): channels first for the ops PyTorch runs on ``(N, C, *grid)``, the last physical dims last for linear
 and layer norm, PyTorch's own order for matmul and attention. A parameter read as an operand of an op other than
-its module's becomes one ``param`` layer (counted once); a buffer, or a constant computed from buffers and literals
+its module's becomes one ``param`` layer (counted once; read after the layer that counts it, tied weights, a
+``constant`` with ``buffer: false``); a buffer, or a constant computed from buffers and literals
 only, read where it must be a tensor (a linear's input, a matmul operand, a product that widens it) becomes one
 ``constant`` layer (``buffer: true`` for a registered buffer, counted once; false for a computed constant). Layers are
 named after the model's modules
@@ -33,6 +34,7 @@ class Builder:
         self.names = LayerNames(leaves, classes)
         self.layers: list[FlatLayer] = []
         self.counted: set[str] = set()  # parameters some layer counts
+        self.expected: dict[str, int] = {}  # layer -> the parameter elements it counts (each parameter once)
         self.param_layers: dict[str, Tensor] = {}  # parameter -> its ``param`` layer
         self.constant_layers: dict[str, Tensor] = {}  # buffer or computed constant -> its ``constant`` layer
         self.fixed: set[str] = set()  # layers that do not depend on the input (computed from params and constants)
@@ -75,9 +77,9 @@ class Builder:
              owned: list[Param] | tuple[Param, ...] = (), main: bool = True) -> Tensor:
         """Append a layer; its name: the owner of ``owned`` parameters, the leaf module, or module + op."""
         name, module, cls = self.names.for_layer(node, op, owned, main)
-        for param in owned:
-            if param.kind == "param":
-                self.counted.add(param.fqn)
+        fresh = {p.fqn: p.numel for p in owned if p.kind == "param" and p.fqn not in self.counted}
+        self.expected[name] = sum(fresh.values())
+        self.counted.update(fresh)
         self.layers.append(FlatLayer(name, op, args, tuple(inputs), module, cls))
         if inputs and all(ref.partition("[")[0] in self.fixed for ref in inputs):
             self.fixed.add(name)
@@ -160,9 +162,15 @@ class Builder:
             self.fail(f"the parameter {value.fqn} is broadcast to {list(shape)}")
         layout = Layout(None, tuple(range(len(shape))))
         first = self.param_layers.get(value.fqn)
+        if first is None and value.fqn in self.counted:  # read again after the layer that counts it (tied weights)
+            name, module, _ = self.names.for_layer(self.node, "constant", (), main=False)
+            self.layers.append(FlatLayer(name, "constant", {"shape": list(shape), "buffer": False}, (), module, ""))
+            self.fixed.add(name)
+            self.param_layers[value.fqn] = first = Tensor(name, tuple(shape), layout)
         if first is None:
             self.counted.add(value.fqn)
             name = self.names.unique(value.fqn)
+            self.expected[name] = value.numel
             self.layers.append(FlatLayer(name, "param", {"shape": list(shape)}, (), value.fqn.rpartition(".")[0], ""))
             self.fixed.add(name)
             self.param_layers[value.fqn] = first = Tensor(name, tuple(shape), layout)

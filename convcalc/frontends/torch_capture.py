@@ -24,7 +24,7 @@ from convcalc.frontends.flat import FlatNetwork
 from convcalc.frontends.torch_builder import Builder
 from convcalc.frontends.torch_layout import PhysShape, channels_first
 from convcalc.frontends.torch_mha import attention_calls, lower_attention
-from convcalc.frontends.torch_naming import declared_outputs, op_name, unused_counts
+from convcalc.frontends.torch_naming import check_params, declared_outputs, op_name, unused_counts
 from convcalc.frontends.torch_values import Many, Param, Tensor
 
 
@@ -218,4 +218,6 @@ def capture(model: Any, input_shape: Shape, name: str, source: str = "") -> Flat
     unused = unused_counts(program, model, builder.counted)
     description = (f"Imported by convcalc from {source or name} with torch.export (torch {torch.__version__}); "
                    "the model in eval mode.")
-    return FlatNetwork(name, input_shape, tuple(builder.layers), declared, unused, builder.classes, description)
+    network = FlatNetwork(name, input_shape, tuple(builder.layers), declared, unused, builder.classes, description)
+    check_params(network, builder.expected, model)  # never silently wrong: each layer's params, and the total
+    return network

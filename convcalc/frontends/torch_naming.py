@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from convcalc.errors import ConvCalcError
+from convcalc.frontends.flat import FlatNetwork
 from convcalc.frontends.torch_values import Param, Tensor
 
 
@@ -103,8 +105,10 @@ def unused_counts(program: Any, model: Any, counted: set[str]) -> dict[str, dict
     """Parameters no layer counts (the forward never reads them), and buffers the graph never reads, per module:
     ``{module: {"params": n, "buffers": m}}`` (buffers only for modules with unused parameters)."""
     unused: dict[str, dict[str, int]] = {}
+    aliases = model.named_parameters(remove_duplicate=False)  # a shared module's parameter has several names
+    counted_ids = {id(param) for fqn, param in aliases if fqn in counted}
     for fqn, param in model.named_parameters():
-        if fqn not in counted:
+        if id(param) not in counted_ids:
             entry = unused.setdefault(fqn.rpartition(".")[0], {"params": 0})
             entry["params"] += param.numel()
     buffers = program.graph_signature.inputs_to_buffers
@@ -115,3 +119,32 @@ def unused_counts(program: Any, model: Any, counted: set[str]) -> dict[str, dict
         if fqn not in read and not fqn.endswith("num_batches_tracked") and module in unused:
             unused[module]["buffers"] = unused[module].get("buffers", 0) + buffer.numel()
     return unused
+
+
+def check_params(network: FlatNetwork, expected: dict[str, int], model: Any) -> None:
+    """Refuse, in one line, a network whose params differ from the model's: each layer must count exactly the
+    parameter elements the capture gave it (``expected``: each parameter tensor once, by the first layer that reads
+    it; 0 for a layer that reads none), and the layers plus ``unused`` must total
+    ``sum(p.numel() for p in model.parameters())``. The safety net behind every rule of the ATen table."""
+    from convcalc.frontends.flat import to_spec_data
+    from convcalc.graph.analysis import walk
+    from convcalc.specfile.loader import build
+
+    try:
+        steps = walk(build(to_spec_data(network), f"{network.name}.yaml", 10**7))
+    except ConvCalcError:  # a spec that does not load says so where it is loaded; nothing silent to catch here
+        return
+    modules = {layer.name: layer.module for layer in network.layers}
+    for step in steps:
+        want = expected.get(step.node.name, 0)
+        if step.result.params != want:
+            layer, module = step.node.name, modules.get(step.node.name) or "the model's forward"
+            raise ConvCalcError(f"{network.name}: layer '{layer}' ({step.node.op}, in '{module}') would count "
+                                f"{step.result.params} params where the model's parameters it reads have {want} "
+                                "(read before by another layer, or not parameters): not imported, rather than "
+                                "imported with wrong params")
+    total = sum(step.result.params for step in steps) + sum(c.get("params", 0) for c in network.unused.values())
+    truth = sum(p.numel() for p in model.parameters())
+    if total != truth:
+        raise ConvCalcError(f"{network.name}: the layers and unused modules count {total} params, the model has "
+                            f"{truth}: not imported, rather than imported with wrong params")
