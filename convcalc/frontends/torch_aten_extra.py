@@ -1,5 +1,6 @@
 """ATen ops that PyTorch fuses from simpler ones, written as those ops: entries of the one dispatch table
-(:data:`EXTRA_HANDLERS`, merged into :data:`convcalc.frontends.torch_aten.HANDLERS`).
+(:data:`EXTRA_HANDLERS`, merged into :data:`convcalc.frontends.torch_aten.HANDLERS`), and ``im2col`` (``F.unfold``) as
+convcalc's ``unfold``.
 
 Conventions (those of :mod:`convcalc.frontends.torch_aten`): a handler takes the builder, the node and the node's
 arguments in schema order and returns the node's value. ``addcmul(x, t1, t2, value)`` is ``x + value * t1 * t2``
@@ -13,7 +14,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from convcalc.frontends.torch_aten_layout import Handler, unsqueezed
+from convcalc.frontends.torch_aten_layout import Handler, one_or_list, set_unless_default, unsqueezed
+from convcalc.frontends.torch_layout import channels_first
 from convcalc.frontends.torch_values import Param, Tensor
 
 if TYPE_CHECKING:
@@ -59,7 +61,21 @@ def h_repeat_interleave(b: Builder, node: Any, a: list[Any]) -> Tensor:  # repea
     return b.reshape(node, expanded, b.out_shape(node))
 
 
+def h_im2col(b: Builder, node: Any, a: list[Any]) -> Tensor:  # im2col(input, kernel_size, dilation, padding, stride)
+    """``F.unfold``: convcalc's ``unfold``, whose ``(L, C*kh*kw)`` is PyTorch's ``(N, C*kh*kw, L)`` channels first."""
+    x, kernel, dilation, padding, stride = b.tensor(a[0]), a[1], a[2], a[3], a[4]
+    x = b.conform(x, channels_first(len(x.shape)))
+    if len(x.shape) != 4 or x.shape[0] != 1:
+        b.fail("unfold of other than one 2-D feature map (a batch of 1) has no convcalc op")
+    args: dict[str, Any] = {"k": one_or_list(list(kernel))}
+    set_unless_default(args, "d", one_or_list(list(dilation)), 1)
+    set_unless_default(args, "p", one_or_list(list(padding)), 0)
+    set_unless_default(args, "s", one_or_list(list(stride)), 1)
+    return b.emit(node, "unfold", args, [x.ref], b.out_shape(node), channels_first(3))
+
+
 EXTRA_HANDLERS: dict[str, Handler] = {
+    "im2col": h_im2col,
     "addcmul": fused_add("mul"), "addcdiv": fused_add("div"),
     "repeat_interleave": h_repeat_interleave,
 }

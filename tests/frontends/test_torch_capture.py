@@ -486,3 +486,23 @@ def test_negative_padding_and_a_weight_computed_from_two_parameters() -> None:
     ops = [layer.op for layer in flat.layers]
     assert ops.index("pad") == ops.index("crop") + 1
     assert [layer.name for layer in flat.layers if layer.op == "param"] == ["gain"]  # the weight: the conv's
+
+
+class UnfoldThenLinear(nn.Module):
+    """``nn.Unfold`` (ATen's im2col) then a linear over each block: TNT's and VOLO's pixel embedding pattern."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unfold = nn.Unfold(kernel_size=(3, 2), dilation=(1, 2), padding=1, stride=2)
+        self.proj = nn.Linear(3 * 3 * 2, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.proj(self.unfold(x).transpose(1, 2))
+
+
+def test_unfold_is_convcalc_s_unfold() -> None:
+    flat, _ = capture(UnfoldThenLinear(), (8, 9, 3))
+    assert [layer.op for layer in flat.layers if layer.name == "unfold"] == ["unfold"]
+    # blocks: H (8 + 2 - 3) // 2 + 1 = 4, W (9 + 2 - 2*(2-1) - 1) // 2 + 1 = 5: 20 blocks of 18, then 5 features each
+    report = assert_exact(UnfoldThenLinear(), (8, 9, 3), layout="tokens")  # (N, L, C): already channels last
+    assert report.output_shape == (20, 5)
