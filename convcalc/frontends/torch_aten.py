@@ -201,6 +201,9 @@ def h_pad(b: Builder, node: Any, a: list[Any]) -> Tensor:  # constant_pad_nd(x, 
     value = a[3] if isinstance(a[2], str) else a[2]
     dims = [rank - 1 - k for k in range(len(pads) // 2)]
     pairs = {x.layout.axis(d, rank): [pads[2 * k], pads[2 * k + 1]] for k, d in enumerate(dims)}
+    pairs = {axis: pair for axis, pair in pairs.items() if any(pair)}  # an axis padded by 0 is not padded
+    if not pairs:  # a padding computed to be 0 at this input (Swin3D's windows): no layer, as PyTorch copies only
+        return x
     crops = {axis: [max(0, -p) for p in pair] for axis, pair in pairs.items() if min(pair) < 0}
     if crops:  # negative padding crops (NASNet's ZeroPad2d((-1, 1, -1, 1))): a ``crop``, then the positive part
         if mode != "constant":

@@ -506,3 +506,21 @@ def test_unfold_is_convcalc_s_unfold() -> None:
     # blocks: H (8 + 2 - 3) // 2 + 1 = 4, W (9 + 2 - 2*(2-1) - 1) // 2 + 1 = 5: 20 blocks of 18, then 5 features each
     report = assert_exact(UnfoldThenLinear(), (8, 9, 3), layout="tokens")  # (N, L, C): already channels last
     assert report.output_shape == (20, 5)
+
+
+class ZeroPadded(nn.Module):
+    """Swin3D's window padding, computed from the input's size: 0 on every side at this input, channels included."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pad = (4 - x.shape[-1] % 4) % 4  # 0 for a width of 8
+        return self.conv(F.pad(x, (0, pad, 0, pad, 0, 0)))
+
+
+def test_a_padding_of_zeros_is_no_layer() -> None:
+    flat, _ = capture(ZeroPadded(), (8, 8, 3))
+    assert [layer.op for layer in flat.layers] == ["conv"]
+    assert_exact(ZeroPadded(), (8, 8, 3))
