@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from convcalc.core.notation import format_shape
-from convcalc.errors import SpecError
+from convcalc.errors import ConvCalcError, SpecError
 from convcalc.frontends.ultralytics_build import Act, Builder, grid_of, make_divisible
 from convcalc.frontends.ultralytics_registry import ACTIVATIONS, HEADS, LEGACY_OFF, MODULES
 from convcalc.specfile.yamlnodes import LocatedList, line_of
@@ -177,6 +177,9 @@ def to_spec(data: dict[str, Any], path: str, options: SourceOptions) -> dict[str
     task = task_of(data)
     if options.input_shape is not None:
         input_shape = tuple(options.input_shape)
+        if len(input_shape) != 3:  # every Ultralytics model takes images: said here, not by its first conv
+            raise ConvCalcError(f"{format_shape(input_shape)} has {len(input_shape)} dim{'s' * (len(input_shape) > 1)}, "
+                                "but an Ultralytics model takes an image: HxWxC, channels last (like 640x640x3)", "input")
     else:
         input_shape = (224, 224, 3) if task == "classify" else (640, 640, int(data.get("channels", 3)))
     builder = Builder()

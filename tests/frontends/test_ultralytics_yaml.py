@@ -199,3 +199,12 @@ def test_check_resolves_scaled_names_with_scale_nc_and_fuse(tiny: Path) -> None:
 def test_check_flags_need_expect(tiny: Path) -> None:
     assert "--scale" in usage_error("check", str(tiny), "--scale", "s")
     assert "no expect: fields" in cli("check", str(tiny.with_name("yolov99s.yaml"))).stderr
+
+
+def test_an_input_that_is_no_image_is_one_line_on_input(tiny: Path) -> None:
+    result = cli("net", str(tiny), "--scale", "n", "--input", "32x32")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "convcalc: error: --input: 32x32 has 2 dims, but an Ultralytics model takes an image: HxWxC, channels last "
+        "(like 640x640x3)"
+    ]
