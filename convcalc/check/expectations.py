@@ -336,7 +336,7 @@ def check_file(path: str, named: bool = True, expectations: dict[str, str] | Non
     from dataclasses import replace
 
     from convcalc.frontends.sources import source_kind
-    from convcalc.frontends.ultralytics_yaml import unified_path
+    from convcalc.frontends.ultralytics_names import unified_path
 
     result = FileResult(path)
     try:

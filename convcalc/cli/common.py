@@ -10,12 +10,7 @@ from typing import Any, NoReturn
 import typer
 
 from convcalc.errors import ConvCalcError
-
-CONVENTION = (
-    "Counting convention: MACs are the weights' multiply-accumulates, bias excluded; a transposed conv is "
-    "counted per input position (input elements * C_out/g * prod(k)); FLOPs = 2*MACs + one add per output "
-    "element for a bias; max pooling prod(k)-1 comparisons, average pooling prod(k) per output element."
-)
+from convcalc.report.formats import CONVENTION  # noqa: F401 - the commands' epilogs take it from here
 
 # The library's parameter names whose flag is not ``--`` + the name.
 FLAGS = {"target": "TARGET", "to": "--to", "in": "--in", "max_layers": "--max-layers", "output_padding": "--output-padding", "ceil": "--ceil", "bias": "--no-bias"}
@@ -65,7 +60,7 @@ def resolve_spec(spec: str) -> str:
     from convcalc.zoo import bundled
 
     found = bundled(spec)
-    from convcalc.frontends.ultralytics_yaml import unified_path
+    from convcalc.frontends.ultralytics_names import unified_path
 
     if found is None and unified_path(spec) is not None:
         return spec  # Ultralytics' scaled name: `yolov8n.yaml` is `yolov8.yaml` at scale n

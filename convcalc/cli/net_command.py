@@ -93,7 +93,7 @@ def print_ultralytics(format: str, path: str, report: "Report", depth: int | Non
     """An Ultralytics model's table: at ``--depth 0`` one row per YAML row with Ultralytics' columns beside
     convcalc's, and at any depth its summary line (both layer counts, GFLOPs). False: not an Ultralytics model, or
     not the table format."""
-    from convcalc.frontends.ultralytics_yaml import describe
+    from convcalc.frontends.ultralytics_names import describe
 
     model = describe(path)
     if model is None or format != "table":

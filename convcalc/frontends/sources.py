@@ -38,7 +38,7 @@ def load_network(path: str, max_layers: int, options: SourceOptions | None = Non
     from convcalc.specfile import loader
 
     options = options or SourceOptions()
-    from convcalc.frontends.ultralytics_yaml import unified_path
+    from convcalc.frontends.ultralytics_names import unified_path
 
     scaled = unified_path(path)  # `yolov8n.yaml` is Ultralytics' name for `yolov8.yaml` at scale n
     if scaled is not None:

@@ -135,8 +135,7 @@ def h_slice(b: Builder, node: Any, a: list[Any]) -> Tensor:  # slice(x, dim, sta
 
 
 def h_cat(b: Builder, node: Any, a: list[Any]) -> Tensor | Param:
-    if all(isinstance(v, Param) and v.kind in ("buffer", "constant") for v in a[0]):
-        return Param(f"cat:{node.name}", b.out_shape(node), "constant")  # of buffers and constants: a constant
+    """``torch.cat`` through :meth:`Builder.concat` (which makes a cat of buffers and constants a constant)."""
     pieces = [v for v in a[0] if 0 not in getattr(v, "shape", ())]  # empty pieces add nothing
     if len(pieces) == 1 and tuple(pieces[0].shape) == b.out_shape(node):
         return pieces[0]

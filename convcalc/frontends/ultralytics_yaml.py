@@ -15,71 +15,20 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from convcalc.core.notation import format_shape
 from convcalc.errors import ConvCalcError, SpecError
 from convcalc.frontends.ultralytics_build import Act, Builder, grid_of, make_divisible
+from convcalc.frontends.ultralytics_names import MODELS, YoloModel, YoloRow, guess_scale, unified_path
 from convcalc.frontends.ultralytics_registry import ACTIVATIONS, HEADS, LEGACY_OFF, MODULES
 from convcalc.specfile.yamlnodes import LocatedList, line_of
 
 if TYPE_CHECKING:
     from convcalc.frontends.options import SourceOptions
 
-SCALE_IN_NAME = re.compile(r"yolo(e-)?[v]?\d+([nslmx])")
 VARIABLES = ("nc", "kpt_shape", "reg_max", "end2end", "depth", "width", "max_channels", "scale")
-
-
-@dataclass(frozen=True)
-class YoloRow:
-    """One YAML row as ``parse_model`` prints it: index, from, repeats (after the depth gain), module class,
-    arguments (after the insertions); ``name`` is its module path (``model.4``)."""
-
-    index: int
-    source: Any
-    repeats: int
-    module: str
-    arguments: str
-    name: str
-
-
-@dataclass(frozen=True)
-class YoloModel:
-    """What the YAML says beyond the layers: the rows, the scale, the task and Ultralytics' two layer counts (leaf
-    modules as ``model.info()`` prints them since 8.1, with the activation every Conv shares counted once; and every
-    module, containers included, as older versions printed)."""
-
-    name: str
-    scale: str
-    task: str
-    rows: tuple[YoloRow, ...]
-    leaf_layers: int
-    all_layers: int
-
-
-_MODELS: dict[str, YoloModel] = {}
-
-
-def guess_scale(path: str) -> str:
-    """The scale letter in a file name as Ultralytics' ``guess_model_scale`` finds it (``yolov8n`` -> n), or ''."""
-    match = SCALE_IN_NAME.search(Path(path).stem)
-    return match.group(2) if match else ""
-
-
-def unified_path(path: str) -> str | None:
-    """``yolov8n.yaml`` (absent) -> ``yolov8.yaml`` next to it, when that exists: Ultralytics' scaled file names."""
-    file = Path(path)
-    if file.is_file() or not guess_scale(path):
-        return None
-    unified = file.with_name(re.sub(r"(\d+)([nslmx])(.+)?$", r"\1\3", file.name))
-    return str(unified) if unified.is_file() else None
-
-
-def describe(path: str) -> YoloModel | None:
-    """The Ultralytics description of the model last read from ``path`` (None if none was)."""
-    return _MODELS.get(path)
 
 
 def fail(message: str, path: str, line: int | None = None, layer: str | None = None) -> SpecError:
@@ -274,7 +223,7 @@ def to_spec(data: dict[str, Any], path: str, options: SourceOptions) -> dict[str
             ch = []
         ch.append(c2)
     name = _model_name(path, scale)
-    _MODELS[path] = YoloModel(
+    MODELS[path] = YoloModel(
         name, scale, task, tuple(described), len(leaves) + len(shared), len(leaves) + len(containers) + len(shared) + 1
     )
     spec: dict[str, Any] = {
@@ -380,7 +329,7 @@ def wrapped_spec(data: dict[str, Any], path: str) -> tuple[dict[str, Any], str, 
     if not isinstance(yolo, dict) or "backbone" not in yolo or "head" not in yolo:
         raise fail(f"ultralytics: {target} is not an Ultralytics model YAML (no backbone and head)", path, line("ultralytics"))
     spec = to_spec(yolo, str(model), options)
-    _MODELS[path] = _MODELS[str(model)]
+    MODELS[path] = MODELS[str(model)]
     for key in ("name", "description", "expect"):
         if key in data:
             spec[key] = data[key]

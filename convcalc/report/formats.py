@@ -74,3 +74,11 @@ class SolveOp(StrEnum):
     DECONV = "deconv"
     MAXPOOL = "maxpool"
     AVGPOOL = "avgpool"
+
+
+# convcalc's own counting convention in words: the epilog of `--help` and the HTML report's note (one text)
+CONVENTION = (
+    "Counting convention: MACs are the weights' multiply-accumulates, bias excluded; a transposed conv is "
+    "counted per input position (input elements * C_out/g * prod(k)); FLOPs = 2*MACs + one add per output "
+    "element for a bias; max pooling prod(k)-1 comparisons, average pooling prod(k) per output element."
+)

@@ -11,14 +11,9 @@ from typing import Any
 from convcalc.report import svg
 from convcalc.report.cells import WIDE_COLUMNS, row_cells, total_lines
 from convcalc.report.folding import fold
+from convcalc.report.formats import CONVENTION
 from convcalc.report.numbers import format_shape
 
-# The words of `convcalc --help`'s epilog (cli/common.py's CONVENTION, kept equal by a test).
-CONVENTION = (
-    "Counting convention: MACs are the weights' multiply-accumulates, bias excluded; a transposed conv is "
-    "counted per input position (input elements * C_out/g * prod(k)); FLOPs = 2*MACs + one add per output "
-    "element for a bias; max pooling prod(k)-1 comparisons, average pooling prod(k) per output element."
-)
 NUMERIC = {"#": "index", "params": "params", "MACs": "macs", "MACs%": "macs"}
 
 STYLE = """

@@ -2,7 +2,7 @@
 YAML row, beside convcalc's columns (output shape, MACs, receptive field), and the summary line ``model.info()``
 prints, with both of Ultralytics' layer counts.
 
-The model description comes from :mod:`convcalc.frontends.ultralytics_yaml` (``YoloModel``; read here by its
+The model description comes from :mod:`convcalc.frontends.ultralytics_names` (``YoloModel``; read here by its
 attributes: this layer does not import the front ends).
 """
 

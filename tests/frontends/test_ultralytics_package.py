@@ -137,7 +137,7 @@ def test_export_state_dict(name: str, tmp_path: Path) -> None:
 def test_known_numbers() -> None:
     """The numbers Ultralytics prints: yolov8n 3,157,200 params, 8.9 GFLOPs (fused 3,151,904, 8.7); yolo11n
     2,624,080, 6.7 (fused 2,616,248, 6.5); 129 and 181 layers (225 and 319 modules)."""
-    from convcalc.frontends.ultralytics_yaml import describe
+    from convcalc.frontends.ultralytics_names import describe
 
     for name, params, gflops, fused_params, fused_gflops, layers in (
         ("v8/yolov8.yaml", 3_157_200, "8.9", 3_151_904, "8.7", (129, 225)),
