@@ -25,6 +25,10 @@ from ultralytics import YOLO
 YOLO(sys.argv[1]).info()
 """
 
+# The libraries any `convcalc net` run imports before its own code runs (the CLI, PyYAML, spec validation, and the
+# standard modules the core needs): the floor of convcalc's time, and so the best ratio any such run could reach.
+STACK = "import typer, yaml, pydantic_core, dataclasses, fractions"
+
 
 def timed(command: list[str], cwd: str) -> float:
     """Wall time of one run of ``command``, with bytecode caching on (as an installed package has it;
@@ -58,12 +62,16 @@ def main() -> None:
         script = Path(sys.executable).with_name("convcalc")  # the console script, as a user runs it
         ours = [str(script), "net", options.model] if script.exists() else [sys.executable, "-m", "convcalc", "net", options.model]
         convcalc, reference = in_turn(ours, [sys.executable, "-c", ULTRALYTICS, options.model], options.runs, folder)
+        floor, start = in_turn([sys.executable, "-c", STACK], [sys.executable, "-c", "pass"], options.runs, folder)
         library, info = in_process(options.model, options.runs, folder)
     ratios = [b / a for a, b in zip(convcalc, reference)]
     print(f"{options.model}: convcalc net {statistics.median(convcalc) * 1000:.0f} ms, YOLO(...).info() "
           f"{statistics.median(reference) * 1000:.0f} ms: {statistics.median(ratios):.1f}x faster (medians of "
           f"{options.runs} runs in turn, each in its own process, imports included; pair by pair "
           f"{', '.join(f'{r:.1f}' for r in ratios)})")
+    print(f"the floor: `python -c pass` {statistics.median(start) * 1000:.0f} ms; `python -c '{STACK}'` "
+          f"{statistics.median(floor) * 1000:.0f} ms, so no run that imports these can be more than "
+          f"{statistics.median(reference) / statistics.median(floor):.1f}x faster than YOLO(...).info()")
     print(f"{options.model}: in one process after the imports: convcalc {library * 1000:.1f} ms (load, analyse, "
           f"Ultralytics' count), YOLO(...).info() {info * 1000:.0f} ms: {info / library:.1f}x faster")
 
