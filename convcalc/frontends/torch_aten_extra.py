@@ -7,16 +7,19 @@ arguments in schema order and returns the node's value. ``addcmul(x, t1, t2, val
 and ``addcdiv`` the same with ``t1 / t2``: a ``mul`` (or ``div``), a ``mul`` by the constant ``value`` when it is not
 1, and an ``add``. ``repeat_interleave(x, r, dim)`` with an integer ``r`` is an ``expand`` of a new axis after
 ``dim`` and a ``reshape`` merging the two (PyTorch's order: each element ``r`` times in a row); repeating the batch
-dim (size 1: timm's global query copied to every window) makes it a logical axis.
+dim (size 1: timm's global query copied to every window) makes it a logical axis. ``repeat(x, r)`` tiles: an
+``expand`` where the repeated size is 1, else a new axis before the dim, expanded and merged (whole copies in a row).
+``tensor_split`` is a ``split`` at the sizes PyTorch gives its pieces, and ``col2im`` (``F.fold``) convcalc's
+``fold``, whose input ``(L, C*kh*kw)`` is PyTorch's ``(N, C*kh*kw, L)`` channels first.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from convcalc.frontends.torch_aten_layout import Handler, one_or_list, set_unless_default, unsqueezed
+from convcalc.frontends.torch_aten_layout import Handler, h_expand, one_or_list, set_unless_default, unsqueezed
 from convcalc.frontends.torch_layout import channels_first
-from convcalc.frontends.torch_values import Param, Tensor
+from convcalc.frontends.torch_values import Many, Param, Tensor
 
 if TYPE_CHECKING:
     from convcalc.frontends.torch_builder import Builder
@@ -61,6 +64,47 @@ def h_repeat_interleave(b: Builder, node: Any, a: list[Any]) -> Tensor:  # repea
     return b.reshape(node, expanded, b.out_shape(node))
 
 
+def h_repeat(b: Builder, node: Any, a: list[Any]) -> Any:  # repeat(x, repeats): whole copies along each dim
+    """An activation's (a repeat of parameters and constants only is a computed constant, before any handler)."""
+    x, repeats = b.tensor(a[0]), [int(r) for r in a[1]]
+    shape = (1,) * (len(repeats) - len(x.shape)) + tuple(x.shape)
+    if any(r > 1 and size > 1 for r, size in zip(repeats, shape)):  # tiles of more than one element
+        x = b.reshape(node, x, shape) if x.shape != shape else x
+        for dim, (r, size) in enumerate(zip(repeats, shape)):
+            if r > 1 and size > 1:
+                spread = unsqueezed(b, node, x, dim)
+                tiled = spread.shape[:dim] + (r,) + spread.shape[dim + 1 :]
+                spread = b.emit(node, "expand", {"shape": list(spread.layout.logical(tiled))}, [spread.ref], tiled,
+                                spread.layout, main=False)
+                x = b.reshape(node, spread, x.shape[:dim] + (r * size,) + x.shape[dim + 1 :])
+    return h_expand(b, node, [x])  # the dims of size 1 (and a shape already tiled: nothing)
+
+
+def h_tensor_split(b: Builder, node: Any, a: list[Any]) -> Many:  # tensor_split(x, indices or sections, dim)
+    x = b.tensor(a[0])
+    rank = len(x.shape)
+    dim = (a[2] if len(a) > 2 and a[2] is not None else 0) % rank
+    shapes = [tuple(t.shape) for t in node.meta["val"]]
+    sizes = [shape[dim] for shape in shapes]
+    if dim == x.layout.batch or 0 in sizes:
+        b.fail("tensor_split of the batch dim, or into an empty piece, has no convcalc op")
+    out = b.emit_like(node, x, "split", {"sizes": sizes, "dim": x.layout.axis(dim, rank)}, x.layout, shape=x.shape)
+    return Many([Tensor(f"{out.ref}[{k}]", shape, x.layout) for k, shape in enumerate(shapes)])
+
+
+def h_col2im(b: Builder, node: Any, a: list[Any]) -> Tensor:  # col2im(input, output_size, kernel, dilation, pad, stride)
+    """``F.fold``: convcalc's ``fold`` of PyTorch's ``(N, C*kh*kw, L)`` blocks, read channels first as ``(L, ...)``."""
+    x, size, kernel, dilation, padding, stride = b.tensor(a[0]), a[1], a[2], a[3], a[4], a[5]
+    if len(x.shape) != 3 or x.shape[0] != 1:
+        b.fail("fold of other than one set of blocks (a batch of 1) has no convcalc op")
+    x = b.conform(x, channels_first(3))
+    args: dict[str, Any] = {"size": one_or_list(list(size)), "k": one_or_list(list(kernel))}
+    set_unless_default(args, "d", one_or_list(list(dilation)), 1)
+    set_unless_default(args, "p", one_or_list(list(padding)), 0)
+    set_unless_default(args, "s", one_or_list(list(stride)), 1)
+    return b.emit(node, "fold", args, [x.ref], b.out_shape(node), channels_first(4))
+
+
 def h_im2col(b: Builder, node: Any, a: list[Any]) -> Tensor:  # im2col(input, kernel_size, dilation, padding, stride)
     """``F.unfold``: convcalc's ``unfold``, whose ``(L, C*kh*kw)`` is PyTorch's ``(N, C*kh*kw, L)`` channels first."""
     x, kernel, dilation, padding, stride = b.tensor(a[0]), a[1], a[2], a[3], a[4]
@@ -75,8 +119,9 @@ def h_im2col(b: Builder, node: Any, a: list[Any]) -> Tensor:  # im2col(input, ke
 
 
 EXTRA_HANDLERS: dict[str, Handler] = {
-    "im2col": h_im2col,
+    "im2col": h_im2col, "col2im": h_col2im,
+    "repeat": h_repeat, "tensor_split": h_tensor_split,
     "addcmul": fused_add("mul"), "addcdiv": fused_add("div"),
     "repeat_interleave": h_repeat_interleave,
 }
-"""Fused elementwise ops and repeats, as the simpler ops they are made of."""
+"""Fused elementwise ops, repeats and splits, as the simpler ops they are made of; im2col and col2im."""

@@ -1,0 +1,147 @@
+"""ATen ops written as the vocabulary's simpler ops (convcalc.frontends.torch_aten_extra): ``repeat`` (xcit's
+position encoding), ``tensor_split`` (torchvision's MViT), ``col2im`` (volo's outlook attention, ``F.fold``). Each
+small module is checked against PyTorch itself (params, FlopCounterMode MACs, output shape) and, where the values
+can differ, by running the written spec's layers in PyTorch (``verify``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from convcalc.errors import ConvCalcError
+from tests.frontends.test_torch_capture import assert_exact, capture
+
+pytestmark = pytest.mark.torch
+torch = pytest.importorskip("torch")
+nn = torch.nn
+F = torch.nn.functional
+
+
+class RepeatedPosition(nn.Module):
+    """xcit's PositionalEncodingFourier: a position map computed from constants, ``repeat(B, 1, 1, 1)`` for the
+    batch, then a 1x1 conv; and an activation tiled along its channels and its width."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.proj = nn.Conv2d(6, 4, 1)
+        self.mix = nn.Conv2d(8, 4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, _, h, w = x.shape
+        grid = torch.arange(h * w, dtype=torch.float32).view(1, 1, h, w).expand(1, 6, h, w)
+        x = x + self.proj(grid.repeat(b, 1, 1, 1))
+        tiled = x.repeat(1, 2, 1, 3)  # (1, 8, h, 3w): whole copies, channels then columns
+        return self.mix(tiled)
+
+
+def test_repeat_tiles_whole_copies() -> None:
+    report = assert_exact(RepeatedPosition(), (3, 5, 4))
+    assert report.output_shape == (3, 15, 4)
+
+
+class Tiles(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.repeat(1, 2, 1, 3)
+
+
+def test_repeat_keeps_pytorchs_order_of_copies() -> None:
+    """The written spec, exported back to PyTorch and run on distinct values, gives ``x.repeat``'s values: whole
+    copies in a row (``[a b c a b c]``), not each element repeated (``[a a b b c c]``)."""
+    from convcalc.io.torch_export import export_torch
+    from convcalc.io.torch_names import class_name
+
+    _, report = capture(Tiles(), (2, 3, 2))
+    assert report.output_shape == (4, 2, 9)  # in PyTorch's order: the repeat's output is not a feature map
+    namespace: dict[str, object] = {}
+    exec(compile(export_torch(report), "<export>", "exec"), namespace)
+    model = namespace[class_name(report.name)]()  # type: ignore[operator]
+    x = torch.arange(12.0).reshape(1, 2, 2, 3)
+    assert torch.equal(model(x).movedim(1, -1), x.repeat(1, 2, 1, 3))
+
+
+class ClassTokenPool(nn.Module):
+    """torchvision's MViT Pool: the class token split off with ``tensor_split(x, indices=(1,), dim=2)``, the rest
+    pooled as a grid, the two joined again."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pool = nn.Conv2d(4, 4, 3, stride=2, padding=1, groups=4, bias=False)
+        self.norm = nn.LayerNorm(4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        tokens = torch.cat([x.flatten(2).mean(-1, keepdim=True), x.flatten(2)], dim=2)  # (1, 4, 1 + h*w)
+        tokens = tokens.transpose(1, 2).unsqueeze(1)  # (1, 1, 1 + h*w, 4): (B, heads, tokens, C) as MViT's
+        class_token, rest = torch.tensor_split(tokens, indices=(1,), dim=2)
+        grid = rest.reshape(1, 6, 6, 4).permute(0, 3, 1, 2)
+        pooled = self.pool(grid).flatten(2).transpose(1, 2).unsqueeze(1)
+        return self.norm(torch.cat((class_token, pooled), dim=2))
+
+
+def test_tensor_split_is_a_split_at_its_pieces_sizes() -> None:
+    flat, _ = capture(ClassTokenPool(), (6, 6, 4))
+    report = assert_exact(ClassTokenPool(), (6, 6, 4), layout="natural")
+    assert report.output_shape == (1, 10, 4)
+    split = next(layer for layer in flat.layers if layer.op == "split")
+    assert split.args["sizes"] == [1, 36]
+
+
+class Sections(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a, b, c = torch.tensor_split(x, 3, dim=1)  # 7 channels: 3, 2, 2
+        return torch.cat([c, a, b], dim=1)
+
+
+def test_tensor_split_into_sections() -> None:
+    flat, report = capture(Sections(), (2, 2, 7))
+    assert next(layer for layer in flat.layers if layer.op == "split").args["sizes"] == [3, 2, 2]
+    assert report.output_shape == (2, 2, 7)
+
+
+class OutlookFold(nn.Module):
+    """volo's OutlookAttention: values unfolded into 3x3 blocks, weighted, folded back with ``F.fold`` (col2im)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.v = nn.Linear(4, 4)
+        self.proj = nn.Linear(4, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[2:]
+        v = self.v(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        blocks = F.unfold(v, kernel_size=3, padding=1, stride=2)  # (1, 4*9, L)
+        x = F.fold(blocks * 0.5, output_size=(h, w), kernel_size=3, padding=1, stride=2)
+        return self.proj(x.permute(0, 2, 3, 1))
+
+
+def test_col2im_is_fold() -> None:
+    flat, _ = capture(OutlookFold(), (6, 6, 4))
+    report = assert_exact(OutlookFold(), (6, 6, 4), layout="natural")
+    assert report.output_shape == (6, 6, 4)
+    fold = next(layer for layer in flat.layers if layer.op == "fold")
+    assert fold.args == {"size": 6, "k": 3, "p": 1, "s": 2}
+
+
+class TiledParameter(nn.Module):
+    """A parameter tiled: a constant computed from it, the table counted once (as a ``param`` layer)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.table = nn.Parameter(torch.rand(1, 2, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.table.repeat(1, 2, 1, 1)
+
+
+def test_a_repeated_parameter_is_counted_once() -> None:
+    flat, _ = capture(TiledParameter(), (2, 2, 4))
+    assert_exact(TiledParameter(), (2, 2, 4))
+    assert [layer.op for layer in flat.layers].count("param") == 1
+
+
+class BatchTokens(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.tensor_split(x, (1,), dim=0)[1]
+
+
+def test_tensor_split_of_the_batch_is_refused_in_one_line() -> None:
+    with pytest.raises(ConvCalcError, match="tensor_split of the batch dim"):
+        capture(BatchTokens(), (2, 2, 4))
