@@ -10,14 +10,22 @@ and ``addcdiv`` the same with ``t1 / t2``: a ``mul`` (or ``div``), a ``mul`` by 
 dim (size 1: timm's global query copied to every window) makes it a logical axis. ``repeat(x, r)`` tiles: an
 ``expand`` where the repeated size is 1, else a new axis before the dim, expanded and merged (whole copies in a row).
 ``tensor_split`` is a ``split`` at the sizes PyTorch gives its pieces, and ``col2im`` (``F.fold``) convcalc's
-``fold``, whose input ``(L, C*kh*kw)`` is PyTorch's ``(N, C*kh*kw, L)`` channels first.
+``fold``, whose input ``(L, C*kh*kw)`` is PyTorch's ``(N, C*kh*kw, L)`` channels first. ``max(x, dim)`` and ``min``
+are ``amax`` and ``amin`` (their indices unread).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from convcalc.frontends.torch_aten_layout import Handler, h_expand, one_or_list, set_unless_default, unsqueezed
+from convcalc.frontends.torch_aten_layout import (
+    Handler,
+    h_expand,
+    one_or_list,
+    reduction,
+    set_unless_default,
+    unsqueezed,
+)
 from convcalc.frontends.torch_layout import channels_first
 from convcalc.frontends.torch_values import Many, Param, Tensor
 
@@ -105,6 +113,20 @@ def h_col2im(b: Builder, node: Any, a: list[Any]) -> Tensor:  # col2im(input, ou
     return b.emit(node, "fold", args, [x.ref], b.out_shape(node), channels_first(4))
 
 
+def with_indices(op: str) -> Handler:
+    """``max(x, dim, keepdim)`` / ``min``: convcalc's ``amax`` / ``amin`` for the values; the indices (an argmax)
+    have no op, so a model that reads them fails where it does. ``max(x, y)`` (elementwise) has no op either."""
+    values = reduction(op)
+
+    def handler(b: Builder, node: Any, a: list[Any]) -> Many:
+        if len(a) < 2 or not isinstance(a[1], int):
+            b.fail(f"{'max' if op == 'amax' else 'min'} other than over one dim (the values and their indices) has "
+                   "no convcalc op")
+        return Many([values(b, node, a), None])
+
+    return handler
+
+
 def h_im2col(b: Builder, node: Any, a: list[Any]) -> Tensor:  # im2col(input, kernel_size, dilation, padding, stride)
     """``F.unfold``: convcalc's ``unfold``, whose ``(L, C*kh*kw)`` is PyTorch's ``(N, C*kh*kw, L)`` channels first."""
     x, kernel, dilation, padding, stride = b.tensor(a[0]), a[1], a[2], a[3], a[4]
@@ -121,7 +143,9 @@ def h_im2col(b: Builder, node: Any, a: list[Any]) -> Tensor:  # im2col(input, ke
 EXTRA_HANDLERS: dict[str, Handler] = {
     "im2col": h_im2col, "col2im": h_col2im,
     "repeat": h_repeat, "tensor_split": h_tensor_split,
+    "max": with_indices("amax"), "min": with_indices("amin"),
     "addcmul": fused_add("mul"), "addcdiv": fused_add("div"),
     "repeat_interleave": h_repeat_interleave,
 }
-"""Fused elementwise ops, repeats and splits, as the simpler ops they are made of; im2col and col2im."""
+"""Fused elementwise ops, repeats, splits and max/min over a dim, as the simpler ops they are made of; im2col and
+col2im."""

@@ -7,7 +7,8 @@ of ATen ops, each tagged with the stack of modules that ran it (``nn_module_stac
 :data:`convcalc.frontends.torch_aten.HANDLERS` by a :class:`~convcalc.frontends.torch_builder.Builder`; an op whose
 operands are all parameters, buffers and constants is a constant (:func:`constant_of`), not a layer; a call of
 ``nn.MultiheadAttention`` is one ``mha`` layer (:mod:`convcalc.frontends.torch_mha`); a higher-order op that runs a
-subgraph once (``torch.autocast``, ``set_grad_enabled`` regions) is lowered inline (:data:`INLINED`). Layer names, output names and
+subgraph once (``torch.autocast``, ``set_grad_enabled`` regions) is lowered inline (:data:`INLINED`); a write into a
+slice of an activation (``copy_``) gives the tensor sliced a new value (:mod:`convcalc.frontends.torch_mutation`). Layer names, output names and
 unused parameters come from :mod:`convcalc.frontends.torch_naming`. Torch is imported inside functions only.
 """
 
@@ -24,6 +25,7 @@ from convcalc.frontends.flat import FlatNetwork
 from convcalc.frontends.torch_builder import Builder
 from convcalc.frontends.torch_layout import PhysShape, channels_first
 from convcalc.frontends.torch_mha import attention_calls, lower_attention
+from convcalc.frontends.torch_mutation import only_written, write_into_slice
 from convcalc.frontends.torch_naming import check_params, declared_outputs, op_name, unused_counts
 from convcalc.frontends.torch_values import Many, Param, Tensor
 
@@ -175,6 +177,11 @@ def lower(program: Any, input_shape: PhysShape, model: Any) -> tuple[Builder, li
             return
         name = op_name(node)
         if name in NO_VALUE:
+            return
+        if name == "slice" and only_written(node):  # its value is never read: the copy_ below writes through it
+            return
+        if name == "copy_":  # a write into a slice of an activation (anything else is refused there)
+            write_into_slice(builder, node, values)
             return
         arguments = resolve(normalized_args(node))
         operands = flat_values(arguments)

@@ -145,3 +145,96 @@ class BatchTokens(nn.Module):
 def test_tensor_split_of_the_batch_is_refused_in_one_line() -> None:
     with pytest.raises(ConvCalcError, match="tensor_split of the batch dim"):
         capture(BatchTokens(), (2, 2, 4))
+
+
+# -- writes into a slice of an activation (torchvision's MViT, timm's MViTv2: ``attn[:, :, 1:, 1:] += rel_pos``) ----
+
+
+class RelativeBias(nn.Module):
+    """MViT's ``_add_rel_pos``: a term added in place to the attention scores, all but the class token's row and
+    column; the scores are read again afterwards (softmax)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.qkv = nn.Linear(4, 12)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        tokens = torch.cat([x.flatten(2).mean(-1, keepdim=True), x.flatten(2)], dim=2).transpose(1, 2)
+        q, k, v = self.qkv(tokens).unsqueeze(1).chunk(3, dim=-1)  # (1, 1, 1 + h*w, 4) each
+        attn = q @ k.transpose(-1, -2)
+        rel = q[:, :, 1:, :2] @ k[:, :, 1:, :2].transpose(-1, -2)
+        attn[:, :, 1:, 1:] += rel
+        return attn.softmax(-1) @ v
+
+
+def test_a_write_into_a_slice_gives_the_tensor_a_new_value() -> None:
+    flat, _ = capture(RelativeBias(), (2, 3, 4))
+    report = assert_exact(RelativeBias(), (2, 3, 4), layout="natural")
+    assert report.output_shape == (1, 7, 4)
+    softmax = next(layer for layer in flat.layers if layer.op == "softmax")
+    assert flat.layers[[layer.name for layer in flat.layers].index(softmax.inputs[0])].op == "concat"
+
+
+class ClassRowWrite(nn.Module):
+    """``x[:, 1:3] = y`` (an assignment, not ``+=``) on a tensor read afterwards, then values checked."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = x[:, 4:6] * 2
+        x = x * 1
+        x[:, 1:3] = y
+        return x + 1
+
+
+def test_a_written_slice_has_the_written_values() -> None:
+    """The spec, exported back to PyTorch, computes the model's values: the slice replaced, the rest kept."""
+    from convcalc.io.torch_export import export_torch
+    from convcalc.io.torch_names import class_name
+
+    flat, report = capture(ClassRowWrite(), (2, 2, 6))
+    assert [layer.op for layer in flat.layers] == ["slice", "mul", "mul", "split", "concat", "add"]  # no view kept
+    namespace: dict[str, object] = {}
+    exec(compile(export_torch(report), "<export>", "exec"), namespace)
+    model = namespace[class_name(report.name)]()  # type: ignore[operator]
+    x = torch.arange(24.0).reshape(1, 6, 2, 2)
+    assert torch.equal(model(x), ClassRowWrite()(x.clone()))
+
+
+class SteppedWrite(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x * 1
+        x[:, ::2] = x[:, ::2] * 2
+        return x
+
+
+def test_a_write_into_a_stepped_slice_is_refused_in_one_line() -> None:
+    with pytest.raises(ConvCalcError, match=r"aten.copy_ .*slice \(with step 1\) of an activation"):
+        capture(SteppedWrite(), (2, 2, 4))
+
+
+class AuxTokenHead(nn.Module):
+    """volo's head: the class token's logits plus half the maximum over the other tokens' (``max(1)[0]``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.head = nn.Linear(4, 3)
+        self.aux_head = nn.Linear(4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        tokens = x.flatten(2).transpose(1, 2)
+        return self.head(tokens[:, 0]) + 0.5 * self.aux_head(tokens[:, 1:]).max(1)[0] - tokens.min(-1).values[:, :3]
+
+
+def test_max_over_a_dim_is_amax() -> None:
+    flat, _ = capture(AuxTokenHead(), (2, 3, 4))
+    assert_exact(AuxTokenHead(), (2, 3, 4), layout="natural")
+    assert {"amax", "amin"} <= {layer.op for layer in flat.layers}
+
+
+class ArgMax(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.flatten(2) * x.flatten(2).max(-1, keepdim=True)[1]
+
+
+def test_max_indices_read_are_refused_in_one_line() -> None:
+    with pytest.raises(ConvCalcError, match="aten.mul"):
+        capture(ArgMax(), (2, 2, 4))
