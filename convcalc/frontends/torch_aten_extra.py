@@ -11,7 +11,7 @@ dim (size 1: timm's global query copied to every window) makes it a logical axis
 ``expand`` where the repeated size is 1, else a new axis before the dim, expanded and merged (whole copies in a row).
 ``tensor_split`` is a ``split`` at the sizes PyTorch gives its pieces, and ``col2im`` (``F.fold``) convcalc's
 ``fold``, whose input ``(L, C*kh*kw)`` is PyTorch's ``(N, C*kh*kw, L)`` channels first. ``max(x, dim)`` and ``min``
-are ``amax`` and ``amin`` (their indices unread).
+are ``amax`` and ``amin`` (their indices unread). ``Tensor.unfold`` (windows along one dim) is strided slices joined.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from convcalc.frontends.torch_aten_layout import (
     set_unless_default,
     unsqueezed,
 )
-from convcalc.frontends.torch_layout import channels_first
+from convcalc.frontends.torch_layout import channels_first, permuted
 from convcalc.frontends.torch_values import Many, Param, Tensor
 
 if TYPE_CHECKING:
@@ -113,6 +113,35 @@ def h_col2im(b: Builder, node: Any, a: list[Any]) -> Tensor:  # col2im(input, ou
     return b.emit(node, "fold", args, [x.ref], b.out_shape(node), channels_first(4))
 
 
+def h_unfold(b: Builder, node: Any, a: list[Any]) -> Tensor:  # Tensor.unfold(x, dim, size, step)
+    """``x.unfold(dim, size, step)``: the ``n = (L - size) // step + 1`` windows along ``dim``, each a new last dim of
+    ``size`` elements (HaloNet's blocks with their halo). Offset ``k`` of every window is one strided ``slice``;
+    the ``size`` slices are joined along ``dim`` (offset-major), split as ``(size, n)`` and the offsets moved last
+    (a layout change, no layer). Windows that tile the dim exactly (``step == size``) are one ``reshape``."""
+    x = b.tensor(a[0])
+    rank = len(x.shape)
+    dim, size, step = a[1] % rank, int(a[2]), int(a[3])
+    if dim == x.layout.batch:
+        b.fail("unfold of the batch dim has no convcalc op")
+    length = x.shape[dim]
+    windows = (length - size) // step + 1
+    if step == size and windows * size == length:
+        return b.reshape(node, x, b.out_shape(node))
+    axis = x.layout.axis(dim, rank)
+    piece = x.shape[:dim] + (windows,) + x.shape[dim + 1 :]
+    refs = []
+    for offset in range(size):
+        args: dict[str, Any] = {"dim": axis, "start": offset, "stop": offset + step * (windows - 1) + 1}
+        set_unless_default(args, "step", step, 1)
+        refs.append(b.emit(node, "slice", args, [x.ref], piece, x.layout, main=False).ref)
+    joined_shape = x.shape[:dim] + (size * windows,) + x.shape[dim + 1 :]
+    joined = b.emit(node, "concat", {} if axis == len(x.layout.perm) - 1 else {"dim": axis}, refs, joined_shape,
+                    x.layout, main=False)
+    split = b.reshape(node, joined, x.shape[:dim] + (size, windows) + x.shape[dim + 1 :])
+    order = [d for d in range(rank + 1) if d != dim] + [dim]  # the offsets' dim last
+    return Tensor(split.ref, tuple(split.shape[d] for d in order), permuted(split.layout, order))
+
+
 def with_indices(op: str) -> Handler:
     """``max(x, dim, keepdim)`` / ``min``: convcalc's ``amax`` / ``amin`` for the values; the indices (an argmax)
     have no op, so a model that reads them fails where it does. ``max(x, y)`` (elementwise) has no op either."""
@@ -143,9 +172,9 @@ def h_im2col(b: Builder, node: Any, a: list[Any]) -> Tensor:  # im2col(input, ke
 EXTRA_HANDLERS: dict[str, Handler] = {
     "im2col": h_im2col, "col2im": h_col2im,
     "repeat": h_repeat, "tensor_split": h_tensor_split,
-    "max": with_indices("amax"), "min": with_indices("amin"),
+    "max": with_indices("amax"), "min": with_indices("amin"), "unfold": h_unfold,
     "addcmul": fused_add("mul"), "addcdiv": fused_add("div"),
     "repeat_interleave": h_repeat_interleave,
 }
-"""Fused elementwise ops, repeats, splits and max/min over a dim, as the simpler ops they are made of; im2col and
-col2im."""
+"""Fused elementwise ops, repeats, splits, windows along a dim and max/min over a dim, as the simpler ops they are
+made of; im2col and col2im."""

@@ -4,9 +4,10 @@ the vocabulary's ``split`` and ``concat``, and the nodes that read that tensor a
 
 Along each sliced dim, outermost first, the tensor is split into the part before the slice, the slice and the part
 after it; the innermost slice is replaced by the written value (broadcast to it with ``expand`` if smaller), and the
-parts are joined again in order. That moves no element and adds nothing: the op that computed the written value
-(the ``add`` of ``+=``) was lowered before, on the slice alone, as PyTorch runs it. A slice with a step, or a write
-into anything other than a chain of slices, is refused in one line.
+parts are joined again in order; a write into the whole tensor (``attn[:, :, 0:, 0:] = ...``, whose full slices
+export drops) replaces it. That moves no element and adds nothing: the op that computed the written value (the
+``add`` of ``+=``) was lowered before, on the slice alone, as PyTorch runs it. A slice with a step, or a write into
+anything other than an activation, is refused in one line.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ def only_written(node: Any) -> bool:
 
 
 def slice_chain(target: Any) -> tuple[Any, list[tuple[int, int, int]]]:
-    """The node a view was sliced from and its slices ``(dim, start, stop)``, outermost first."""
+    """The node a view was sliced from and its slices ``(dim, start, stop)``, outermost first (none: the write is
+    into the whole tensor, as when the slices were full and export dropped them); None for a slice with a step."""
     chain = []
     while hasattr(target, "target") and op_name(target) == "slice":
         base = target.args[0]
@@ -42,7 +44,7 @@ def slice_chain(target: Any) -> tuple[Any, list[tuple[int, int, int]]]:
         stop = target.args[3] if len(target.args) > 3 and target.args[3] is not None else size
         step = target.args[4] if len(target.args) > 4 else None
         if step not in STEP_ONE:
-            return target, []
+            return None, []
         start, stop = (max(0, min(size, v + size if v < 0 else v)) for v in (start, stop))
         chain.append((dim, start, stop))
         target = base
@@ -53,7 +55,7 @@ def write_into_slice(b: Builder, node: Any, values: dict[Any, Any]) -> None:
     """``copy_(view, value)``: the base tensor of ``view`` gets ``value`` in the slice (``values`` updated)."""
     base_node, chain = slice_chain(node.args[0])
     base, written = values.get(base_node), b.tensor(values.get(node.args[1]))
-    if not chain or not isinstance(base, Tensor):
+    if base_node is None or not isinstance(base, Tensor):
         b.fail("a write into other than a slice (with step 1) of an activation has no convcalc op")
     values[base_node] = rebuilt(b, node, base, chain, written)
     values[node] = written

@@ -238,3 +238,65 @@ class ArgMax(nn.Module):
 def test_max_indices_read_are_refused_in_one_line() -> None:
     with pytest.raises(ConvCalcError, match="aten.mul"):
         capture(ArgMax(), (2, 2, 4))
+
+
+# -- Tensor.unfold: windows along one dim (timm's HaloNet: blocks with their halo) ---------------------------------
+
+
+class HaloBlocks(nn.Module):
+    """HaloNet's key/value windows: padded by the halo, ``unfold`` along H then W (overlapping windows), reshaped to
+    (blocks, window tokens, channels), attended by the block queries (``unfold`` with step = size: a reshape)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.q = nn.Conv2d(4, 4, 1)
+        self.kv = nn.Conv2d(4, 8, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q = self.q(x).unfold(2, 2, 2).unfold(3, 2, 2).reshape(1, 4, 4, 4).permute(0, 2, 3, 1)  # (1, 4 blocks, 4, 4)
+        kv = F.pad(self.kv(x), [1, 1, 1, 1]).unfold(2, 4, 2).unfold(3, 4, 2)  # (1, 8, 2, 2, 4, 4)
+        k, v = kv.reshape(1, 8, 4, 16).permute(0, 2, 3, 1).split(4, dim=-1)  # (1, 4 blocks, 16, 4) each
+        return (q @ k.transpose(-1, -2)).softmax(-1) @ v
+
+
+def test_unfold_along_a_dim_is_exact() -> None:
+    flat, _ = capture(HaloBlocks(), (4, 4, 4))
+    report = assert_exact(HaloBlocks(), (4, 4, 4), layout="natural")
+    assert report.output_shape == (4, 4, 4)
+    assert [layer.op for layer in flat.layers].count("slice") == 8  # 4 offsets along H, 4 along W
+
+
+class Windows(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.unfold(2, 3, 2)  # (1, C, 3 windows, W, 3)
+
+
+def test_unfold_windows_have_pytorchs_values() -> None:
+    """The spec, exported back to PyTorch and run on distinct values, gives ``x.unfold``'s windows."""
+    from convcalc.io.torch_export import export_torch
+    from convcalc.io.torch_names import class_name
+
+    _, report = capture(Windows(), (7, 2, 3))
+    namespace: dict[str, object] = {}
+    exec(compile(export_torch(report), "<export>", "exec"), namespace)
+    model = namespace[class_name(report.name)]()  # type: ignore[operator]
+    x = torch.arange(42.0).reshape(1, 3, 7, 2)
+    assert report.output_shape == (3, 3, 2, 3)  # convcalc's order: offset, window, W, C (channels last)
+    got = model(x)  # (N, C, offset, window, W): the export puts the last logical axis first
+    assert torch.equal(got.permute(0, 1, 3, 4, 2), x.unfold(2, 3, 2))  # PyTorch's (N, C, window, W, offset)
+
+
+class WholeWrite(nn.Module):
+    """timm's MViTv2 without a class token: ``attn[:, :, 0:, 0:] = (...)`` writes the whole tensor."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        attn = x.flatten(2) * 1
+        attn[:, :, 0:] = attn[:, :, 0:] * 3 + 1
+        return attn.softmax(-1)
+
+
+def test_a_write_into_the_whole_tensor_replaces_it() -> None:
+    flat, _ = capture(WholeWrite(), (2, 2, 4))
+    assert_exact(WholeWrite(), (2, 2, 4), layout="natural")
+    softmax = next(layer for layer in flat.layers if layer.op == "softmax")
+    assert softmax.inputs[0].startswith("add")
