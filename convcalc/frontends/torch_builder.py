@@ -218,6 +218,8 @@ class Builder:
             if value.kind != "param":
                 return None, 1.0  # a tensor that does not widen the result: same shape and FLOPs as a constant
             return self.param_tensor(value, layout.logical(shape)).ref, None
+        if value is None:  # a value convcalc does not follow (the indices of a max): refused where it is read
+            self.fail("an operand convcalc has no value for (indices, such as an argmax's, have no convcalc op)")
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             self.fail(f"an operand of type {type(value).__name__}")
         return None, value

@@ -236,7 +236,7 @@ class ArgMax(nn.Module):
 
 
 def test_max_indices_read_are_refused_in_one_line() -> None:
-    with pytest.raises(ConvCalcError, match="aten.mul"):
+    with pytest.raises(ConvCalcError, match=r"aten.mul .*indices, such as an argmax's, have no convcalc op"):
         capture(ArgMax(), (2, 2, 4))
 
 
