@@ -300,3 +300,63 @@ def test_a_write_into_the_whole_tensor_replaces_it() -> None:
     assert_exact(WholeWrite(), (2, 2, 4), layout="natural")
     softmax = next(layer for layer in flat.layers if layer.op == "softmax")
     assert softmax.inputs[0].startswith("add")
+
+
+# -- convs and pooling over windows or heads merged into the batch dim (Hiera, MViT, TNT) -------------------------
+
+
+class MergedWindows(nn.Module):
+    """Hiera's query pooling and MViT's pooled keys: windows (or heads) merged into the batch dim, then a max pool,
+    a depthwise conv (MViT's, grouped per channel) and an avg pool run on every window alike."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pool_q = nn.MaxPool2d(2, 2)
+        self.pool_k = nn.Conv2d(4, 4, 3, stride=2, padding=1, groups=4, bias=False)
+        self.pool_v = nn.AvgPool2d(3, 2, padding=1, count_include_pad=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        windows = x.reshape(1, 4, 2, 4, 2, 4).permute(0, 2, 4, 1, 3, 5).reshape(4, 4, 4, 4)  # 2x2 windows of 4x4
+        q, k, v = self.pool_q(windows), self.pool_k(windows), self.pool_v(windows)
+        return (q + k + v).reshape(1, 4, 4, 2, 2)
+
+
+def test_window_ops_over_merged_images_are_exact() -> None:
+    flat, _ = capture(MergedWindows(), (8, 8, 4))
+    report = assert_exact(MergedWindows(), (8, 8, 4))  # (1, windows, C, 2, 2) read channels last
+    assert report.output_shape == (4, 2, 2, 4)
+    conv = next(layer for layer in flat.layers if layer.op == "conv")
+    assert conv.args["k"] == [1, 3, 3] and conv.args["s"] == [1, 2, 2] and conv.args["p"] == [0, 1, 1]
+
+
+def test_merged_window_ops_have_pytorchs_values() -> None:
+    """The spec, exported back to PyTorch (the merged images a 3-D grid's first axis), computes the module's values
+    with the module's own weights."""
+    from convcalc.io.torch_export import export_torch
+    from convcalc.io.torch_names import class_name
+
+    module = MergedWindows().eval()
+    _, report = capture(module, (8, 8, 4))
+    namespace: dict[str, object] = {}
+    exec(compile(export_torch(report), "<export>", "exec"), namespace)
+    model = namespace[class_name(report.name)]()  # type: ignore[operator]
+    conv = next(m for m in model.modules() if isinstance(m, nn.Conv3d))
+    with torch.no_grad():
+        conv.weight.copy_(module.pool_k.weight.unsqueeze(2))
+    x = torch.randn(1, 4, 8, 8)
+    got, want = model(x), module(x)  # the export's (N, C, windows, 2, 2); the module's (N, windows, C, 2, 2)
+    assert torch.allclose(got.transpose(1, 2), want, atol=1e-6)
+
+
+class MergedNorm(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.norm = nn.GroupNorm(2, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(x.reshape(2, 4, 4, 2))
+
+
+def test_a_norm_over_merged_images_is_refused_in_one_line() -> None:
+    with pytest.raises(ConvCalcError, match="groupnorm over 2 windows or heads merged into the batch dim"):
+        capture(MergedNorm(), (4, 4, 4))
