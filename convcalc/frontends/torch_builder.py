@@ -259,7 +259,9 @@ class Builder:
         if first is None:
             if all(isinstance(v, Param) and v.kind in ("buffer", "constant") for v in values):
                 return Param(f"cat:{node.name}", out_shape, "constant")  # computed from buffers and literals only
-            values = [self.tensor(v) for v in values]  # parameters (beit's q, k, v biases): layers, counted once
+            # parameters (beit's q, k, v biases, MViT's class position): layers, counted once, in PyTorch's shape
+            # (no batch: a leading 1 is the parameter's own dim, concatenated along as any other)
+            values = [self.param_tensor(v, tuple(v.shape)) if v.kind == "param" else self.tensor(v) for v in values]
             first = values[0]
         layout = first.layout
         if dim == layout.batch:

@@ -360,3 +360,27 @@ class MergedNorm(nn.Module):
 def test_a_norm_over_merged_images_is_refused_in_one_line() -> None:
     with pytest.raises(ConvCalcError, match="groupnorm over 2 windows or heads merged into the batch dim"):
         capture(MergedNorm(), (4, 4, 4))
+
+
+class ClassPosition(nn.Module):
+    """torchvision's MViT PositionalEncoding: a (1, C) class position concatenated along dim 0 with a table computed
+    from two parameters (a leading 1 that is the parameter's own dim, not a batch), then added to the tokens."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.class_pos = nn.Parameter(torch.rand(1, 4))
+        self.temporal = nn.Parameter(torch.rand(2, 4))
+        self.spatial = nn.Parameter(torch.rand(3, 4))
+        self.class_token = nn.Parameter(torch.rand(1, 4))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        tokens = x.flatten(2).transpose(1, 2)  # (1, 6, 4): 2 frames of 3 positions
+        tokens = torch.cat((self.class_token.expand(1, -1).unsqueeze(1), tokens), dim=1)
+        table = torch.repeat_interleave(self.temporal, 3, dim=0)
+        table.add_(self.spatial.unsqueeze(0).expand(2, -1, -1).reshape(-1, 4))
+        return tokens + torch.cat((self.class_pos, table), dim=0).unsqueeze(0)
+
+
+def test_parameters_concatenated_along_their_own_leading_dim() -> None:
+    report = assert_exact(ClassPosition(), (2, 3, 4), layout="natural")
+    assert report.output_shape == (7, 4)
