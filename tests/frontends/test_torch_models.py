@@ -207,10 +207,14 @@ VISION_MODELS = [
     "timm:tf_efficientnet_b0", "timm:efficientnet_b0", "timm:ghostnet_100", "timm:vit_tiny_patch16_224",
     "timm:swin_tiny_patch4_window7_224", "timm:convnext_atto", "timm:resnet18", "timm:mobilenetv3_small_100",
     "timm:regnetx_002", "timm:deit_tiny_patch16_224",
+    # repeat, col2im and max over a dim, Tensor.unfold, window ops over merged images, writes into slices
+    "timm:xcit_nano_12_p16_224", "timm:volo_d1_224", "timm:halonet26t", "timm:hieradet_small", "timm:mvitv2_tiny",
+    "timm:tnt_s_patch16_224", "torchvision:mvit_v2_s",
     # a detection backbone: FPN, an OrderedDict of feature maps
     f"{SWEEP}:fpn_mobilenet_v3_large",
 ]
 INPUTS = {"torchvision:r3d_18": "8x112x112x3", "torchvision:r2plus1d_18": "8x112x112x3",
+          "torchvision:mvit_v2_s": "16x224x224x3",
           f"{SWEEP}:fpn_mobilenet_v3_large": "224x224x3", "torchvision:fcn_resnet50": "224x224x3",
           "torchvision:lraspp_mobilenet_v3_large": "224x224x3"}
 
