@@ -16,6 +16,16 @@ nn = torch.nn
 F = torch.nn.functional
 
 
+def exported(report: object) -> nn.Module:
+    """The spec's module as ``convcalc export --to torch`` writes it, built (fresh weights), to run on values."""
+    from convcalc.io.torch_export import export_torch
+    from convcalc.io.torch_names import class_name
+
+    namespace: dict[str, object] = {}
+    exec(compile(export_torch(report), "<export>", "exec"), namespace)  # type: ignore[arg-type]
+    return namespace[class_name(report.name)]()  # type: ignore[attr-defined,operator,no-any-return]
+
+
 class RepeatedPosition(nn.Module):
     """xcit's PositionalEncodingFourier: a position map computed from constants, ``repeat(B, 1, 1, 1)`` for the
     batch, then a 1x1 conv; and an activation tiled along its channels and its width."""
@@ -46,14 +56,9 @@ class Tiles(nn.Module):
 def test_repeat_keeps_pytorchs_order_of_copies() -> None:
     """The written spec, exported back to PyTorch and run on distinct values, gives ``x.repeat``'s values: whole
     copies in a row (``[a b c a b c]``), not each element repeated (``[a a b b c c]``)."""
-    from convcalc.io.torch_export import export_torch
-    from convcalc.io.torch_names import class_name
-
     _, report = capture(Tiles(), (2, 3, 2))
     assert report.output_shape == (4, 2, 9)  # in PyTorch's order: the repeat's output is not a feature map
-    namespace: dict[str, object] = {}
-    exec(compile(export_torch(report), "<export>", "exec"), namespace)
-    model = namespace[class_name(report.name)]()  # type: ignore[operator]
+    model = exported(report)
     x = torch.arange(12.0).reshape(1, 2, 2, 3)
     assert torch.equal(model(x).movedim(1, -1), x.repeat(1, 2, 1, 3))
 
@@ -187,14 +192,9 @@ class ClassRowWrite(nn.Module):
 
 def test_a_written_slice_has_the_written_values() -> None:
     """The spec, exported back to PyTorch, computes the model's values: the slice replaced, the rest kept."""
-    from convcalc.io.torch_export import export_torch
-    from convcalc.io.torch_names import class_name
-
     flat, report = capture(ClassRowWrite(), (2, 2, 6))
     assert [layer.op for layer in flat.layers] == ["slice", "mul", "mul", "split", "concat", "add"]  # no view kept
-    namespace: dict[str, object] = {}
-    exec(compile(export_torch(report), "<export>", "exec"), namespace)
-    model = namespace[class_name(report.name)]()  # type: ignore[operator]
+    model = exported(report)
     x = torch.arange(24.0).reshape(1, 6, 2, 2)
     assert torch.equal(model(x), ClassRowWrite()(x.clone()))
 
@@ -273,13 +273,8 @@ class Windows(nn.Module):
 
 def test_unfold_windows_have_pytorchs_values() -> None:
     """The spec, exported back to PyTorch and run on distinct values, gives ``x.unfold``'s windows."""
-    from convcalc.io.torch_export import export_torch
-    from convcalc.io.torch_names import class_name
-
     _, report = capture(Windows(), (7, 2, 3))
-    namespace: dict[str, object] = {}
-    exec(compile(export_torch(report), "<export>", "exec"), namespace)
-    model = namespace[class_name(report.name)]()  # type: ignore[operator]
+    model = exported(report)
     x = torch.arange(42.0).reshape(1, 3, 7, 2)
     assert report.output_shape == (3, 3, 2, 3)  # convcalc's order: offset, window, W, C (channels last)
     got = model(x)  # (N, C, offset, window, W): the export puts the last logical axis first
@@ -332,14 +327,9 @@ def test_window_ops_over_merged_images_are_exact() -> None:
 def test_merged_window_ops_have_pytorchs_values() -> None:
     """The spec, exported back to PyTorch (the merged images a 3-D grid's first axis), computes the module's values
     with the module's own weights."""
-    from convcalc.io.torch_export import export_torch
-    from convcalc.io.torch_names import class_name
-
     module = MergedWindows().eval()
     _, report = capture(module, (8, 8, 4))
-    namespace: dict[str, object] = {}
-    exec(compile(export_torch(report), "<export>", "exec"), namespace)
-    model = namespace[class_name(report.name)]()  # type: ignore[operator]
+    model = exported(report)
     conv = next(m for m in model.modules() if isinstance(m, nn.Conv3d))
     with torch.no_grad():
         conv.weight.copy_(module.pool_k.weight.unsqueeze(2))
