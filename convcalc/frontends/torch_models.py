@@ -119,6 +119,24 @@ def torchvision_input(name: str) -> Shape | None:
     return (size[0], size[1], 3)
 
 
+def video_hint(name: str) -> str | None:
+    """For a torchvision video model, the input to give: frames x crop x crop x 3 (the weights' crop size, and their
+    minimum clip length when over 16, else 16 frames); None for other models."""
+    import torchvision
+
+    try:
+        weights = list(torchvision.models.get_model_weights(name))[0]
+        transforms = weights.transforms()
+    except Exception:
+        return None
+    if not type(transforms).__name__.startswith("Video"):
+        return None
+    crop = list(getattr(transforms, "crop_size", None) or [224])
+    height, width = (crop * 2)[:2]
+    frames = max(16, int(weights.meta.get("min_temporal_size") or 1))
+    return f"frames x H x W x C, e.g. {frames}x{height}x{width}x3"
+
+
 def default_input(target: str, model: Any) -> Shape | None:
     """The model's native input where its library says it, channels last; else None."""
     library, _, name = target.rpartition(":")
@@ -162,7 +180,9 @@ def import_model(target: str, input_shape: Shape | None, name: str | None = None
     if input_shape is None:
         input_shape = default_input(target, model)
         if input_shape is None:
-            raise ConvCalcError(f"{target}: its library gives no input size; give --input (channels last, 224x224x3)",
+            library, _, model_name = target.rpartition(":")
+            hint = (video_hint(model_name) if library == "torchvision" else None) or "e.g. 224x224x3"
+            raise ConvCalcError(f"{target}: its library gives no input size; give --input (channels last, {hint})",
                                 "input")
     check_input_rank(model, input_shape)
     title = name or target.rpartition(":")[2] if target.split(":")[0] in LIBRARIES else name or type(model).__name__

@@ -183,7 +183,7 @@ def test_import_bad_targets(models: Path) -> None:
 def test_a_file_target_needs_an_input(models: Path) -> None:
     from convcalc.frontends.torch_models import import_model
 
-    with pytest.raises(ConvCalcError, match="its library gives no input size; give --input"):
+    with pytest.raises(ConvCalcError, match=r"its library gives no input size; give --input \(channels last, e\.g\. 224x224x3\)"):
         import_model(f"{models}:resnet18", None)
 
 
@@ -262,6 +262,13 @@ def test_default_inputs_come_from_the_library() -> None:
     assert default_input("timm:tf_efficientnet_b3", load_target("timm:tf_efficientnet_b3")) == (300, 300, 3)
     assert default_input("torchvision:inception_v3", load_target("torchvision:inception_v3")) == (299, 299, 3)
     assert default_input("torchvision:r3d_18", load_target("torchvision:r3d_18")) is None
+    from convcalc.frontends.torch_models import import_model
+
+    # a video model: the error says what to give, at the weights' crop size and the clip length they need
+    with pytest.raises(ConvCalcError, match=r"give --input \(channels last, frames x H x W x C, e\.g\. 16x112x112x3\)"):
+        import_model("torchvision:r3d_18", None)
+    with pytest.raises(ConvCalcError, match=r"e\.g\. 16x224x224x3\)"):
+        import_model("torchvision:mvit_v2_s", None)
     # vit_h_14's first weights are 518x518, but the model without weights is built for its own image_size, 224
     assert default_input("torchvision:vit_h_14", load_target("torchvision:vit_h_14")) == (224, 224, 3)
     with pytest.raises(ConvCalcError, match="timm has no model 'no_such_net'"):
