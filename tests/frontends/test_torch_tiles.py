@@ -8,10 +8,12 @@ from __future__ import annotations
 import pytest
 
 from convcalc.errors import ConvCalcError
-from tests.frontends.test_torch_capture import assert_exact, capture
 
 pytestmark = pytest.mark.torch
-torch = pytest.importorskip("torch")
+torch = pytest.importorskip("torch")  # before the helpers below, whose module needs torch too
+
+from tests.frontends.test_torch_capture import assert_exact, capture  # noqa: E402
+
 nn = torch.nn
 F = torch.nn.functional
 
