@@ -76,10 +76,15 @@ def h_repeat(b: Builder, node: Any, a: list[Any]) -> Any:  # repeat(x, repeats):
     """An activation's (a repeat of parameters and constants only is a computed constant, before any handler)."""
     x, repeats = b.tensor(a[0]), [int(r) for r in a[1]]
     shape = (1,) * (len(repeats) - len(x.shape)) + tuple(x.shape)
-    if any(r > 1 and size > 1 for r, size in zip(repeats, shape)):  # tiles of more than one element
+    batch = None if x.layout.batch is None else x.layout.batch + len(shape) - len(x.shape)
+
+    def tiled_dim(dim: int, r: int, size: int) -> bool:  # tiles of more than one element, or copies of the batch
+        return r > 1 and (size > 1 or dim == batch)
+
+    if any(tiled_dim(dim, r, size) for dim, (r, size) in enumerate(zip(repeats, shape))):
         x = b.reshape(node, x, shape) if x.shape != shape else x
         for dim, (r, size) in enumerate(zip(repeats, shape)):
-            if r > 1 and size > 1:
+            if tiled_dim(dim, r, size):
                 spread = unsqueezed(b, node, x, dim)
                 tiled = spread.shape[:dim] + (r,) + spread.shape[dim + 1 :]
                 spread = b.emit(node, "expand", {"shape": list(spread.layout.logical(tiled))}, [spread.ref], tiled,

@@ -50,6 +50,27 @@ def test_repeat_tiles_whole_copies() -> None:
     assert report.output_shape == (3, 15, 4)
 
 
+class BatchCopies(nn.Module):
+    """``tokens.repeat(3, 1, 1)``: copies of the one image along the batch dim, which becomes an axis of its own (the
+    sum over it is a sum over the copies, not over the batch)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.proj = nn.Linear(4, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.proj(x.flatten(2).transpose(1, 2).repeat(3, 1, 1)).sum(0)
+
+
+def test_repeat_of_the_batch_dim_makes_it_an_axis() -> None:
+    from tests.frontends.test_torch_capture import truth
+
+    _, report = capture(BatchCopies(), (2, 3, 4))
+    params, macs, _ = truth(BatchCopies(), (2, 3, 4))
+    assert (report.params, report.macs) == (params, macs)
+    assert report.output_shape == (6, 4)  # PyTorch's (6, 4): the sum took the copies' dim, there is no batch left
+
+
 class Tiles(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.repeat(1, 2, 1, 3)
