@@ -33,29 +33,11 @@ if TYPE_CHECKING:
 # -- channels-first ops ---------------------------------------------------------------------------------------------
 
 
-WINDOW_DEFAULTS = {"k": 1, "s": 1, "p": 0, "d": 1, "output_padding": 0}
-"""A sliding-window op's per-axis arguments, and their value on an axis the window does not slide over."""
-
-
 def channels_first_op(b: Builder, node: Any, x: Any, op: str, args: dict[str, Any],
                       owned: list[Param] | tuple[Param, ...] = ()) -> Tensor:
-    """An op PyTorch runs on ``(N, C, *grid)`` (:meth:`Builder.channels_first_op`). When N is not the batch of 1 but
-    windows or heads merged into it (Hiera's query pooling, MViT's pooled keys), a conv or pooling is the same op
-    with N as one more grid axis that its window does not slide over (kernel 1, stride 1, no padding): the same
-    values, params and MACs. Any other op over merged images is refused (a norm's statistics are per image)."""
-    x = b.tensor(x)
-    if not x.shape or x.shape[0] == 1:
-        return b.channels_first_op(node, x, op, args, owned)
-    if op not in ("conv", "deconv", "maxpool", "avgpool"):
-        b.fail(f"{op} over {x.shape[0]} windows or heads merged into the batch dim has no convcalc op")
-    rank = len(x.shape) - 2  # the grid's
-    widened = dict(args)
-    for key, default in WINDOW_DEFAULTS.items():
-        value = args.get(key)
-        if value is not None and not isinstance(value, str):
-            widened[key] = [default, *(value if isinstance(value, list) else [value] * rank)]  # (absent: default)
-    merged = Layout(None, (0, *range(2, rank + 2), 1))  # (N, C, *grid) read as (N, *grid, C): N a grid axis
-    return b.emit(node, op, widened, [b.conform(x, merged).ref], b.out_shape(node), merged, owned)
+    """An op PyTorch runs on ``(N, C, *grid)``: :meth:`Builder.channels_first_op` (which also takes N windows or
+    heads merged into the batch dim, for a conv or a pooling)."""
+    return b.channels_first_op(node, x, op, args, owned)
 
 
 def conv_layer(b: Builder, node: Any, x: Tensor, weight: Any, bias: Any, stride: Any, padding: Any, dilation: Any,

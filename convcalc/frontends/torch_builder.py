@@ -25,6 +25,9 @@ from convcalc.frontends.torch_layout import Layout, PhysShape, channels_first, n
 from convcalc.frontends.torch_naming import LayerNames, located
 from convcalc.frontends.torch_values import Param, Tensor
 
+WINDOW_DEFAULTS = {"k": 1, "s": 1, "p": 0, "d": 1, "output_padding": 0}
+"""A sliding-window op's per-axis arguments, and their value on an axis the window does not slide over."""
+
 
 class Builder:
     """The lowering's state: the layers so far, the names taken, the parameters counted by layers."""
@@ -187,11 +190,26 @@ class Builder:
 
     def channels_first_op(self, node: Any, x: Any, op: str, args: dict[str, Any],
                           owned: list[Param] | tuple[Param, ...] = ()) -> Tensor:
-        """An op PyTorch runs on ``(N, C, *grid)``: its input in the channels-first layout, its output too."""
+        """An op PyTorch runs on ``(N, C, *grid)``: its input in the channels-first layout, its output too. When N is
+        not the batch of 1 but windows or heads merged into it (Hiera's query pooling, MViT's pooled keys), a conv or
+        pooling is the same op with N as one more grid axis that its window does not slide over (kernel 1, stride 1,
+        no padding): the same values, params and MACs. Any other op over merged images is refused (a norm's
+        statistics are per image)."""
         x = self.tensor(x)
-        x = self.conform(x, channels_first(len(x.shape)))
         shape = self.out_shape(node)
-        return self.emit(node, op, args, [x.ref], shape, channels_first(len(shape)), owned)
+        if not x.shape or x.shape[0] == 1:
+            x = self.conform(x, channels_first(len(x.shape)))
+            return self.emit(node, op, args, [x.ref], shape, channels_first(len(shape)), owned)
+        if op not in ("conv", "deconv", "maxpool", "avgpool"):
+            self.fail(f"{op} over {x.shape[0]} windows or heads merged into the batch dim has no convcalc op")
+        rank = len(x.shape) - 2  # the grid's
+        widened = dict(args)
+        for key, default in WINDOW_DEFAULTS.items():  # absent: the default on every axis, the new one included
+            value = args.get(key)
+            if value is not None and not isinstance(value, str):
+                widened[key] = [default, *(value if isinstance(value, list) else [value] * rank)]
+        merged = Layout(None, (0, *range(2, rank + 2), 1))  # (N, C, *grid) read as (N, *grid, C): N a grid axis
+        return self.emit(node, op, widened, [self.conform(x, merged).ref], shape, merged, owned)
 
     def last_axis_op(self, node: Any, x: Any, op: str, args: dict[str, Any],
                      owned: list[Param] | tuple[Param, ...] = (), count: int = 1) -> Tensor:
