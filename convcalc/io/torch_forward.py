@@ -270,12 +270,22 @@ def roll_code(step: Row, inputs: list[str]) -> str:
     return f"torch.roll({inputs[0]}, shifts={literal(shifts)}, dims={literal(dims)})"
 
 
+def index_select_code(step: Row, inputs: list[str]) -> str:
+    """``x[:, :, [2, 0, 1]]``: a list index on PyTorch's dim (advanced indexing: index_select, on any device)."""
+    from convcalc.ops.handlers.layout import selected_positions
+
+    shape = step.input_shapes[0]
+    axis, positions = selected_positions(step.node.args, shape)
+    return f"{inputs[0]}[{':, ' * torch_dim(axis, len(shape))}{literal(positions)}]"
+
+
 FORWARD_CODE |= {
     **dict.fromkeys(("permute", "transpose", "movedim"), permute_code),
     **dict.fromkeys(("reshape", "squeeze", "unsqueeze"), reshape_code),
     "expand": expand_code,
     "slice": slice_code,
     "roll": roll_code,
+    "index_select": index_select_code,
 }
 
 

@@ -291,6 +291,8 @@ LAYOUT_OPS = (  # name, argument type, summary, aliases
     ("slice", "SliceArgs", "`start`:`stop`:`step` on axis `dim` (negative indices as in Python), like x[..., a:b:c]",
      ()),
     ("roll", "RollArgs", "rolls axes `dims` by `shifts` (without `dims`: the flattened tensor), like torch.roll", ()),
+    ("index_select", "IndexSelectArgs", "the positions `index` of axis `dim`, in that order (a permutation, a "
+     "selection, repeats), like torch.index_select", ("take",)),
 )  # fmt: skip
 LAYOUT_MODULES = {"flatten": "Flatten", "unflatten": "Unflatten", "channel_shuffle": "ChannelShuffle",
                   "pixel_shuffle": "PixelShuffle", "pixel_unshuffle": "PixelUnshuffle"}  # fmt: skip

@@ -1,4 +1,4 @@
-"""The argument types (``TypedDict``s) of layout ops (pad, flatten, permute, reshape, ..., slice, roll) and of linear
+"""The argument types (``TypedDict``s) of layout ops (pad, flatten, permute, reshape, ..., slice, roll, index_select) and of linear
 algebra and attention (einsum, attention, mha). pydantic evaluates their annotations in this module."""
 
 from __future__ import annotations
@@ -134,6 +134,14 @@ class RollArgs(TypedDict):
     __pydantic_config__ = FORBID  # type: ignore[misc]
     shifts: Annotated[Union[Int, Annotated[list[Int], Field(min_length=1)]], alias("shifts", "shift")]
     dims: Annotated[NotRequired[Axes], alias("dims", "dim", "axis")]
+
+
+class IndexSelectArgs(TypedDict):
+    """torch.index_select: the positions ``index`` (0 to size - 1) of axis ``dim`` (default -1), in that order."""
+
+    __pydantic_config__ = FORBID  # type: ignore[misc]
+    index: Annotated[Annotated[list[Int], Field(min_length=1)], alias("index", "indices")]
+    dim: Annotated[NotRequired[Int], alias("dim", "axis")]
 
 
 # linear algebra and attention (issue 11)

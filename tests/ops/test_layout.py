@@ -1,5 +1,5 @@
 """Layout ops (docs/spec.md, "Layout ops"): permute, transpose, movedim, reshape, flatten, unflatten, squeeze,
-unsqueeze, expand, channel_shuffle, pixel_shuffle, pixel_unshuffle, slice, roll, pad with its modes.
+unsqueeze, expand, channel_shuffle, pixel_shuffle, pixel_unshuffle, slice, roll, index_select, pad with its modes.
 
 By hand: shapes, refusals and the receptive-field rule of each op, including the grid followed through a flatten
 into tokens (graph/layout.py). Against torch (marked): random shapes through the equivalent torch code on the
@@ -60,6 +60,8 @@ def test_shapes_by_hand() -> None:
     assert run("slice", [(10, 8, 3)], dim=0, start=-7, stop=9, step=2).output_shape == (3, 8, 3)  # 3, 5, 7
     assert run("slice", [(10, 8, 3)], start=1).output_shape == (10, 8, 2)
     assert run("roll", [(10, 8, 3)], shifts=[1, -2], dims=[0, 1]).output_shape == (10, 8, 3)
+    assert run("index_select", [(10, 8, 3)], dim=0, index=[9, 0, 9, 0]).output_shape == (4, 8, 3)  # repeats too
+    assert run("index_select", [(10, 8, 3)], index=[2]).output_shape == (10, 8, 1)  # dim -1: the channels
     assert run("pad", [(5, 6, 3)], p=[[1, 0], [2, 1]]).output_shape == (6, 9, 3)
     assert run("pad", [(5, 6, 3)], p=[[0, 5]], dims=-1).output_shape == (5, 6, 8)
     assert run("pad", [(5, 6, 3)], p=2, mode="reflect").output_shape == (9, 10, 3)
@@ -91,6 +93,10 @@ def test_refusals_by_hand() -> None:
     refused("slice", (10, 8, 3), "start", "is empty", dim=0, start=8, stop=3)
     refused("slice", (10, 8, 3), "step", "must be positive", dim=0, step=0)
     refused("roll", (10, 8, 3), "shifts", "one shift per axis", shifts=[1, 2], dims=0)
+    refused("index_select", (10, 8, 3), "index", "index 8 is out of range for axis 1 of size 8", dim=1, index=[0, 8])
+    refused("index_select", (10, 8, 3), "index", "index -1 is out of range for axis 0 of size 10 (0 to 9)", dim=0,
+            index=[-1])  # as torch.index_select
+    refused("index_select", (10, 8, 3), "dim", "out of range", dim=3, index=[0])
     refused("pad", (5, 6, 3), "p", "reflect padding must be smaller", p=5, mode="reflect")
     refused("pad", (5, 6, 3), "p", "circular padding must not exceed", p=7, mode="circular")
     refused("pad", (5, 6, 3), "value", "takes no value", p=1, mode="replicate", value=1.0)
@@ -180,14 +186,20 @@ def test_what_no_one_window_describes_is_unknown() -> None:
           - unflatten: {dim: 0, sizes: [4, 4], from: input, name: windows}
           - flatten:   {start: 1, end: 2, from: input, name: grid_and_channels}
           - pad:       {p: 1, from: input, name: zeros}
+          - index_select: {index: [2, 0, 1], dim: 1, from: input, name: reordered}
+          - index_select: {index: [3, 4, 5], dim: 1, from: input, name: run}
+          - index_select: {index: [7, 0], dim: -1, from: input, name: channels}
     """)
     for name, reason in [
         ("reflect", "reflect padding of the grid"), ("replicate", "replicate padding"), ("circular", "circular"),
         ("roll", "roll wraps positions around along grid axis 0"), ("grid_last", "grid axis 1 is now in the last axis"),
         ("regroup", "cuts grid axis"), ("windows", "cuts grid axis 0"), ("grid_and_channels", "grid axis 1 is now in the last"),
+        ("reordered", "index_select reorders positions along grid axis 1"),
     ]:  # fmt: skip
         assert reason in got[name].unknown, (name, got[name].unknown)
     assert not got["whole_turn"].unknown and not got["zeros"].unknown and got["zeros"].start == (-1, -1)
+    assert not got["run"].unknown and got["run"].start == (0, 3) and got["run"].receptive_field == (1, 1)  # a slice
+    assert not got["channels"].unknown and got["channels"].start == (0, 0)
 
 
 def test_expand_of_a_size_one_grid_axis_has_jump_zero() -> None:
@@ -269,6 +281,8 @@ def reference(torch: Any, op: str, x: Any, args: dict[str, Any]) -> Any:
         return x[index]
     if op == "roll":
         return torch.roll(x, args["shifts"], args["dims"]) if "dims" in args else torch.roll(x, args["shifts"])
+    if op == "index_select":
+        return torch.index_select(x, args.get("dim", -1), torch.tensor(args["index"]))
     return reference_pad(torch, x, args)
 
 
@@ -371,6 +385,11 @@ def test_layout_ops_against_torch() -> None:
             if draw(st.booleans()):
                 args["step"] = draw(st.integers(1, 3))
             return op, shape, args
+        if op == "index_select":
+            args = {"index": draw(st.lists(st.integers(-6, 6), min_size=1, max_size=6))}
+            if draw(st.booleans()):
+                args["dim"] = dim()
+            return op, shape, args
         if op == "roll":
             if draw(st.booleans()):
                 return op, shape, {"shifts": draw(st.integers(-9, 9))}
@@ -415,7 +434,7 @@ def test_layout_ops_against_torch() -> None:
 
 
 OPS_UNDER_TEST = ("permute", "transpose", "movedim", "reshape", "flatten", "unflatten", "squeeze", "unsqueeze", "expand",
-                  "channel_shuffle", "pixel_shuffle", "pixel_unshuffle", "slice", "roll", "pad")  # fmt: skip
+                  "channel_shuffle", "pixel_shuffle", "pixel_unshuffle", "slice", "roll", "index_select", "pad")  # fmt: skip
 
 
 GRADIENT_SPEC = """
@@ -494,6 +513,7 @@ layers:
   - pad:             {p: 1, mode: replicate, name: replicate}
   - pad:             {p: [[0, 3]], dims: -1, name: more_channels}
   - roll:            {shifts: [1, 2], dims: [0, 1], name: rolled}
+  - index_select:    {index: [1, 0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 13], dim: 1, name: picked}
   - permute:         {dims: [1, 0, 2], name: perm}
   - transpose:       {dim0: 0, dim1: 1, name: back}
   - movedim:         {source: -1, destination: 0, name: md}

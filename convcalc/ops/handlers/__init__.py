@@ -15,7 +15,7 @@ per MAC plus softmax and scaling (docs/spec.md, "Linear algebra and attention").
 
 The handlers live by op family: ``windows.py`` (conv, deconv, pooling, adaptive and global pooling, upsampling,
 linear), ``elementwise.py`` (activations, unary math, broadcasting binary ops, params), ``norms.py``,
-``reductions.py``, ``layout.py`` (flatten, reshape, permute, ..., pad, crop, slice, roll, the shuffles),
+``reductions.py``, ``layout.py`` (flatten, reshape, permute, ..., pad, crop, slice, roll, index_select, the shuffles),
 ``merges.py`` (concat, stack, split, chunk), ``linalg.py`` (softmax, matmul, einsum, attention, mha) and
 ``resampling.py`` (interpolate, unfold, fold), all built on
 ``results.py`` (:class:`OpResult` and the helpers every family shares). :data:`OPS` is assembled here.
@@ -48,6 +48,7 @@ from convcalc.ops.handlers.layout import (
     op_crop,
     op_expand,
     op_flatten,
+    op_index_select,
     op_movedim,
     op_pad,
     op_permute,
@@ -166,4 +167,5 @@ OPS: dict[str, Callable[[dict[str, Any], list[Shape]], OpResult]] = {
     "pixel_unshuffle": op_pixel_unshuffle,
     "slice": op_slice,
     "roll": op_roll,
+    "index_select": op_index_select,
 }

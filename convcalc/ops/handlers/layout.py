@@ -288,6 +288,35 @@ def op_roll(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
     return pointwise(shape, 0)
 
 
+def selected_positions(args: dict[str, Any], shape: Shape) -> tuple[int, list[int]]:
+    """index_select's logical axis and its positions; one outside 0..size-1 is refused, as torch.index_select does
+    (negative positions too)."""
+    axis = logical_axis(args.get("dim", -1), len(shape))
+    size = shape[axis]
+    for position in args["index"]:
+        if not 0 <= position < size:
+            raise ShapeError(f"index {position} is out of range for axis {args.get('dim', -1)} of size {size} "
+                             f"(0 to {size - 1})", "index")
+    return axis, list(args["index"])
+
+
+def op_index_select(args: dict[str, Any], shapes: list[Shape]) -> OpResult:
+    """torch.index_select: axis ``dim`` becomes the positions ``index``, in that order (no cost: copies). Along the
+    channels the field is unchanged; along a grid axis a run of consecutive positions is a slice (its field moves by
+    the run's start), and any other order (a permutation, repeats) reorders positions: unknown."""
+    shape = one_input(shapes)
+    axis, positions = selected_positions(args, shape)
+    out = shape[:axis] + (len(positions),) + shape[axis + 1 :]
+    rank = len(shape) - 1
+    if axis == rank:  # the channels
+        return OpResult(output_shape=out, **_identity_window(rank))
+    if positions == list(range(positions[0], positions[0] + len(positions))):
+        window = _identity_window(rank)
+        window["start"] = tuple(Fraction(positions[0] if a == axis else 0) for a in range(rank))
+        return OpResult(output_shape=out, **window)
+    return OpResult(output_shape=out, field="unknown", field_note=f"index_select reorders positions along grid axis {axis}")
+
+
 PAD_MODULES = {"constant": "ConstantPad", "reflect": "ReflectionPad", "replicate": "ReplicationPad", "circular": "CircularPad"}
 
 
