@@ -263,14 +263,19 @@ def resize(state: GraphState, node: Any, attrs: dict[str, Any]) -> None:
 
 def gather(state: GraphState, node: Any, attrs: dict[str, Any]) -> None:
     """Gather of one index or a run of indices on an axis of a computed tensor (ViT's ``x[:, 0]``): a ``slice``
-    (and a ``reshape`` that drops the axis for a single index)."""
+    (and a ``reshape`` that drops the axis for a single index); a list of positions in any other order (a
+    permutation, ``x[:, :, perm]``): an ``index_select``."""
     x = state.activation(node, node.input[0])
     indices = state.constant(node, node.input[1])
     axis = int(attrs.get("axis", 0))
     size = int(x.shape[axis])
     flat = [int(v) % size for v in indices.reshape(-1).tolist()]
-    if not flat or flat != list(range(flat[0], flat[0] + len(flat))):
-        raise state.error(node, "gathers indices that are not one run of increasing positions")
+    run = bool(flat) and flat == list(range(flat[0], flat[0] + len(flat)))
+    if indices.ndim == 1 and flat and not run:
+        state.output(node, "index_select", {"index": flat, "dim": logical_axis(x, axis, where(node))}, [x], x.layout)
+        return
+    if not run:
+        raise state.error(node, "gathers indices of several dims that are not one run of increasing positions")
     dim = logical_axis(x, axis, where(node))
     args = {"dim": dim, "start": flat[0], "stop": flat[-1] + 1}
     if indices.ndim == 1:

@@ -373,8 +373,8 @@ HANDLERS: dict[str, Handler] = {
 """Every ATen op convcalc follows, by its overload packet's name (``aten.conv2d.default`` -> ``conv2d``)."""
 
 ON_TENSORS = {"permute", "transpose", "t", "swapaxes", "view", "reshape", "view_as", "reshape_as", "_unsafe_view", "flatten", "unflatten",
-              "squeeze", "unsqueeze", "expand", "expand_as", "index", "linear", "addmm", "mm", "matmul", "bmm", "cat",
-              "stack", "select", "contiguous", "clone", "to", "_to_copy", "detach", "alias", "lift_fresh_copy"}
+              "squeeze", "unsqueeze", "expand", "expand_as", "index", "index_select", "linear", "addmm", "mm", "matmul", "bmm", "cat",
+              "stack", "select", "contiguous", "clone", "to", "_to_copy", "detach", "detach_", "alias", "lift_fresh_copy"}
 ON_TENSORS |= {"conv1d", "conv2d", "conv3d", "convolution", "einsum", "scaled_dot_product_attention"}
 """Ops that follow parameters as they are (views, indexing) or take them as weights, and the products that run every
 forward even on constants (FlopCounterMode counts them: EdgeNeXt's conv of its Fourier position grid): every other

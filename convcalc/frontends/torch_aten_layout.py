@@ -219,12 +219,36 @@ def h_expand(b: Builder, node: Any, a: list[Any]) -> Any:
                        shape=out_shape)
 
 
-def h_index(b: Builder, node: Any, a: list[Any]) -> Param:
+def selected(b: Builder, node: Any, x: Tensor, dim: int, index: Param) -> Tensor:
+    """``x`` at the positions of a constant index list along PyTorch dim ``dim``: an ``index_select`` (negative
+    positions counted from the end, as PyTorch's indexing does)."""
+    rank = len(x.shape)
+    dim %= rank
+    if index.values is None or dim == x.layout.batch:
+        b.fail("indexing an activation by other than a constant list of positions on one dim has no convcalc op")
+    size = x.shape[dim]
+    positions = [v + size if v < 0 else v for v in index.values]
+    return b.emit_like(node, x, "index_select", {"index": positions, "dim": x.layout.axis(dim, rank)}, x.layout)
+
+
+def h_index_select(b: Builder, node: Any, a: list[Any]) -> Any:  # index_select(x, dim, index)
+    x, dim, index = a[0], a[1], a[2]
+    if isinstance(x, Tensor) and isinstance(index, Param):
+        return selected(b, node, x, dim, index)
+    return h_index(b, node, [x, [None] * (dim % len(x.shape)) + [index]])
+
+
+def h_index(b: Builder, node: Any, a: list[Any]) -> Param | Tensor:
     """``table[index]`` of a parameter by buffers (relative position bias): the gathered tensor, whose parameters are
-    the table's (counted once by a ``param`` layer of the table's shape)."""
+    the table's (counted once by a ``param`` layer of the table's shape); ``x[:, :, perm]`` of an activation by a
+    constant list of positions: an ``index_select``."""
     table = a[0]
     if isinstance(table, Tensor) and b.is_fixed(table) and not any(isinstance(i, Tensor) for i in a[1] or []):
         return Param(f"index:{node.name}", b.out_shape(node), "constant")  # of layers that never read the input
+    indices = list(a[1] or [])
+    given = [(dim, i) for dim, i in enumerate(indices) if i is not None]
+    if isinstance(table, Tensor) and len(given) == 1 and isinstance(given[0][1], Param):
+        return selected(b, node, table, given[0][0], given[0][1])
     if not isinstance(table, Param) or any(isinstance(i, Tensor) for i in a[1] or []):
         b.fail("indexing by computed values has no convcalc op")
     return picked(table, b.out_shape(node))
@@ -352,9 +376,9 @@ LAYOUT_HANDLERS: dict[str, Handler] = {
     "permute": h_permute, "transpose": h_transpose, "t": h_transpose, "swapaxes": h_transpose,
     "view": h_reshape, "reshape": h_reshape, "view_as": h_reshape, "reshape_as": h_reshape, "_unsafe_view": h_reshape, "flatten": h_reshape, "unflatten": h_reshape,
     "squeeze": h_reshape, "squeeze_": h_reshape, "unsqueeze": h_reshape, "unsqueeze_": h_reshape,
-    "index": h_index, "expand": h_expand, "expand_as": h_expand,
+    "index": h_index, "index_select": h_index_select, "expand": h_expand, "expand_as": h_expand,
     "contiguous": passthrough, "clone": passthrough, "dropout": passthrough, "dropout_": passthrough,
-    "feature_dropout": passthrough, "alpha_dropout": passthrough, "detach": passthrough, "alias": passthrough,
+    "feature_dropout": passthrough, "alpha_dropout": passthrough, "detach": passthrough, "detach_": passthrough, "alias": passthrough,
     "lift_fresh_copy": passthrough, "to": passthrough, "_to_copy": passthrough, "type_as": passthrough,
     "native_dropout": lambda b, node, a: Many([a[0], None]),
 }

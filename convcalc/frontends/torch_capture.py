@@ -106,6 +106,13 @@ def subgraph_call(program: Any, node: Any) -> tuple[Any, list[Any]] | None:
     return (graph, list(node.args[position + 1 :])) if graph is not None else None
 
 
+def index_list(tensor: Any) -> tuple[int, ...] | None:
+    """The elements of a 1-D integer tensor of at most 65,536 (an index list, as ``x[:, :, perm]`` lifts it)."""
+    if tensor is None or tensor.dim() != 1 or tensor.numel() > 65_536 or tensor.is_floating_point() or tensor.is_complex():
+        return None
+    return tuple(int(v) for v in tensor.tolist())
+
+
 INLINED = {"wrap_with_autocast", "wrap_with_set_grad_enabled"}
 """Higher-order ops whose subgraph runs once as it is (a dtype or grad-mode context): lowered inline."""
 
@@ -133,7 +140,8 @@ def lower(program: Any, input_shape: PhysShape, model: Any) -> tuple[Builder, li
             fqn = buffers.get(node.name) or constants[node.name]
             tensor = program.state_dict.get(fqn, program.constants.get(fqn))
             scalar = float(tensor.reshape(-1)[0]) if tensor is not None and tensor.numel() == 1 else None
-            values[node] = Param(fqn, shape, "buffer" if node.name in buffers else "constant", scalar=scalar)
+            values[node] = Param(fqn, shape, "buffer" if node.name in buffers else "constant", scalar=scalar,
+                                 values=index_list(tensor))
         else:
             values[node] = Tensor("input", shape, channels_first(len(shape)))
 

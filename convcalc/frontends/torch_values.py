@@ -29,7 +29,8 @@ class Tensor:
 class Param:
     """A tensor of the module read by an op: ``fqn`` its qualified name (``layer1.0.conv1.weight``), ``shape`` as the
     op sees it (after views; ``gathered``: indexed from a table of shape ``source``), ``transposed`` when the last two
-    dims are swapped (``weight.t()``), ``scalar`` the value of a one-element constant."""
+    dims are swapped (``weight.t()``), ``scalar`` the value of a one-element constant, ``values`` the elements of a
+    small 1-D integer constant (an index list)."""
 
     fqn: str
     shape: PhysShape
@@ -38,6 +39,7 @@ class Param:
     numel: int = 0
     scalar: float | None = None
     source: PhysShape | None = None  # a gathered parameter: the shape of the table it was gathered from
+    values: tuple[int, ...] | None = None  # a 1-D integer constant's elements (an index list: ``x[:, :, perm]``)
 
     def __post_init__(self) -> None:
         if not self.numel:

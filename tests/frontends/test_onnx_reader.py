@@ -278,6 +278,18 @@ def test_symbolic_dims_need_input_and_take_it(tmp_path: Path) -> None:
     assert report(path, (8, 6, 3)).output_shape == (8, 6, 3)
 
 
+def test_gather_of_a_list_of_positions_is_index_select(tmp_path: Path) -> None:
+    # (N, 4, 6) transposed to (N, 6, 4), read channels first (6 channels of 4 positions: logical 4x6), gathered on
+    # axis 1 by [5, 0, -1, 2] (a reordering with a repeat; -1 is 5): the channels, logical axis 1; 4x4
+    nodes = [helper.make_node("Transpose", ["x"], ["t"], name="tr", perm=[0, 2, 1]),
+             helper.make_node("Gather", ["t", "i"], ["y"], name="/pick/Gather", axis=1)]  # fmt: skip
+    path = save(tmp_path, nodes, [ints("i", 5, 0, -1, 2)], [1, 4, 6])
+    (row,) = [row for row in report(path).rows if row.op == "index_select"]
+    assert row.node.args == {"index": [5, 0, 5, 2], "dim": 1} and row.output_shape == (4, 4)
+    run = helper.make_node("Gather", ["x", "i"], ["y"], name="/run/Gather", axis=2)  # a run: still a slice
+    assert rows(save(tmp_path, [run], [ints("i", 1, 2, 3)], [1, 4, 6]))[0][:2] == ("slice", (4, 3))
+
+
 def test_refusals(tmp_path: Path) -> None:
     gemm = helper.make_node("Gemm", ["x", "w"], ["y"], name="g", transA=1)
     assert "transA" in refusal(save(tmp_path, [gemm], [weight("w", 4, 4)], [4, 4]))

@@ -397,3 +397,55 @@ class ClassPosition(nn.Module):
 def test_parameters_concatenated_along_their_own_leading_dim() -> None:
     report = assert_exact(ClassPosition(), (2, 3, 4), layout="natural")
     assert report.output_shape == (7, 4)
+
+
+# -- an activation indexed by a constant list of positions (timm's CSATv2: ``x[:, :, zigzag]``) -------------------
+
+
+class Zigzag(nn.Module):
+    """CSATv2's DCT stem: the coefficients reordered by a constant list (``x[:, :, perm]``), channels picked with
+    ``index_select`` (negative positions allowed in indexing), and a parameter table indexed likewise."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.permutation = [0, 1, 4, 8, 5, 2, 3, 6, 9, 12, 13, 10, 7, 11, 14, 15]
+        self.proj = nn.Linear(3, 5)
+        self.table = nn.Parameter(torch.rand(4, 5))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        tokens = x.flatten(2)[:, :, self.permutation]  # (1, C, 16)
+        picked = torch.index_select(tokens, 1, torch.tensor([2, 0, 1]))
+        bias = torch.index_select(self.table, 0, torch.tensor([3, 1]))  # (2, 5): the table counted once
+        return self.proj(picked[:, :, [-1, 0]].transpose(1, 2)) + bias
+
+
+def test_an_activation_indexed_by_a_constant_list_is_index_select() -> None:
+    flat, _ = capture(Zigzag(), (4, 4, 3))
+    assert_exact(Zigzag(), (4, 4, 3), layout="natural")
+    selects = [layer.args for layer in flat.layers if layer.op == "index_select"]
+    assert selects[0] == {"index": Zigzag().permutation, "dim": 0}  # PyTorch's dim 2 is convcalc's axis 0 here
+    assert {"index": [15, 0], "dim": 0} in selects  # -1 counted from the end
+
+
+class ZigzagValues(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        tokens = x.flatten(2)[:, :, Zigzag().permutation]
+        return torch.index_select(tokens, 1, torch.tensor([2, 0, 1]))[:, :, [-1, 0, 5]]
+
+
+def test_index_select_keeps_pytorchs_values() -> None:
+    """The spec, exported back to PyTorch, picks the same values in the same order."""
+    _, report = capture(ZigzagValues(), (4, 4, 3))
+    x = torch.randn(1, 3, 4, 4)
+    assert torch.equal(exported(report)(x), ZigzagValues()(x))
+
+
+class GatheredByActivation(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        index = x.flatten(2).argmax(-1)[0]  # positions computed from the input
+        return x.flatten(2)[:, :, index]
+
+
+def test_indexing_by_computed_positions_is_refused_in_one_line() -> None:
+    with pytest.raises(ConvCalcError, match="aten.(argmax|index)"):
+        capture(GatheredByActivation(), (2, 2, 3))
