@@ -115,3 +115,24 @@ def test_the_exporter_keeps_batchnorm_after_a_transposed_conv(torch: Any, tmp_pa
     spec = load(source)
     fused = analyze(fuse_batchnorm(spec)).params
     assert exported_params(analyze(spec)) - fused == 512 + 256 + 128 + 64  # per BatchNorm 2C kept, no bias C made
+
+
+def test_index_select_reads_back_from_onnx(torch: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A spec whose tokens and channels are reordered by ``index_select``, exported by PyTorch (list indexing is a
+    Gather) and read back: the same output shape and MACs, and an index_select for each reordering."""
+    from convcalc.frontends.sources import load_network
+
+    spec = tmp_path / "picked.yaml"
+    spec.write_text(
+        "name: picked\ninput: 4x4x3\nlayers:\n"
+        "  - conv: {out: 8, k: 3, p: 1}\n"
+        "  - flatten: {start: 0, end: 1}\n"
+        "  - index_select: {index: [0, 1, 4, 8, 5, 2, 3, 6, 9, 12, 13, 10, 7, 11, 14, 15], dim: 0}\n"
+        "  - index_select: {index: [7, 0, 3], dim: -1}\n"
+        "  - linear: {out: 5}\n"
+    )
+    read = analyze(load_network(export_onnx(torch, str(spec), tmp_path, monkeypatch), 10**6))
+    want = analyze(load(str(spec)))
+    assert (read.output_shape, read.macs, read.params) == (want.output_shape, want.macs, want.params)
+    assert [row.node.args["index"] for row in read.rows if row.op == "index_select"] == [
+        [0, 1, 4, 8, 5, 2, 3, 6, 9, 12, 13, 10, 7, 11, 14, 15], [7, 0, 3]]
