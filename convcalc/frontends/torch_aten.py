@@ -24,7 +24,7 @@ from convcalc.frontends.torch_aten_extra import EXTRA_HANDLERS
 from convcalc.frontends.torch_aten_layout import LAYOUT_HANDLERS, Handler, one_or_list, set_unless_default
 from convcalc.frontends.torch_borrowed import borrowed_conv, borrowed_linear, own_weight
 from convcalc.frontends.torch_layout import Layout, natural, transposed
-from convcalc.frontends.torch_values import Many, Param, Tensor
+from convcalc.frontends.torch_values import Many, Param, Tensor, logical_rank
 
 if TYPE_CHECKING:
     from convcalc.frontends.torch_builder import Builder
@@ -260,6 +260,8 @@ def matmul(b: Builder, node: Any, left: Any, right: Any, bias: Any) -> Tensor:
     out_shape = b.out_shape(node)
     batch = next((v.layout.batch + len(out_shape) - len(v.shape) for v in (left, right)
                   if isinstance(v, Tensor) and v.layout.batch is not None), None)
+    if batch is None and out_shape[:1] == (1,) and len(out_shape) > max(map(logical_rank, (left, right))):
+        batch = 0  # constants or parameters whose leading 1 their layers drop (gemma4's one-hot @ table)
     layout = natural(out_shape, batch)
     out = b.emit(node, "matmul", {}, refs, out_shape, layout)
     if bias is not None:

@@ -58,3 +58,12 @@ class Param:
 
 class Many(list[Any]):
     """The values of an op with several outputs, picked by ``getitem``."""
+
+
+def logical_rank(value: Any) -> int:
+    """The rank of an operand as its convcalc tensor has it: an activation's logical axes; a parameter or constant
+    without its leading 1 (as ``param`` and ``constant`` layers write them)."""
+    if isinstance(value, Tensor):
+        return len(value.layout.perm)
+    shape = tuple(getattr(value, "shape", ()))
+    return len(shape) - (1 if len(shape) > 1 and shape[0] == 1 else 0)

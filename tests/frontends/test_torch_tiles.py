@@ -449,3 +449,25 @@ class GatheredByActivation(nn.Module):
 def test_indexing_by_computed_positions_is_refused_in_one_line() -> None:
     with pytest.raises(ConvCalcError, match="aten.(argmax|index)"):
         capture(GatheredByActivation(), (2, 2, 3))
+
+
+class OneHotPositions(nn.Module):
+    """gemma4_vit's position embeddings: a one-hot constant of the grid positions, (1, 2, N, P) with the batch's 1
+    first, times a (2, P, D) table, summed over the 2 axes and added to the tokens."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.table = nn.Parameter(torch.rand(2, 5, 4))
+        self.proj = nn.Linear(3, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        tokens = self.proj(x.flatten(2).transpose(1, 2))  # (1, 6, 4)
+        ys, xs = torch.meshgrid(torch.arange(2), torch.arange(3), indexing="ij")
+        positions = torch.stack([xs.flatten(), ys.flatten()], dim=-1).unsqueeze(0)  # (1, 6, 2)
+        one_hot = F.one_hot(positions, num_classes=5).permute(0, 2, 1, 3).to(self.table)  # (1, 2, 6, 5)
+        return tokens + (one_hot @ self.table).sum(dim=1)
+
+
+def test_a_product_of_constants_and_parameters_keeps_the_batch_out() -> None:
+    report = assert_exact(OneHotPositions(), (2, 3, 3), layout="natural")
+    assert report.output_shape == (6, 4)
