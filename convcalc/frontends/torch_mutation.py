@@ -23,6 +23,13 @@ if TYPE_CHECKING:
 STEP_ONE = (None, 1)
 
 
+def sliced_from(node: Any) -> Any:
+    """The node a chain of slices (any step) starts from: the tensor a write through them changes."""
+    while hasattr(node, "target") and op_name(node) == "slice":
+        node = node.args[0]
+    return node
+
+
 def only_written(node: Any) -> bool:
     """A slice taken only to be written into (``copy_``'s target, or sliced again only for that): no layer of its
     own, since nothing reads its value."""

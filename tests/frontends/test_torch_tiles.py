@@ -234,6 +234,27 @@ def test_a_write_into_a_stepped_slice_is_refused_in_one_line() -> None:
         capture(SteppedWrite(), (2, 2, 4))
 
 
+class ConstantWrite(nn.Module):
+    """ConViT's relative indices: a table built in forward by writes into a zero constant (``t[:, :, :, 2] = ...``,
+    ``t[:, 1:] = ...``): writes into constants are computed like any op on constants, not layers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.proj = nn.Linear(3, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        table = torch.zeros(1, 4, 4, 3)
+        table[:, :, :, 2] = torch.arange(4.0).unsqueeze(0)
+        table[:, 1:] = 1.0 + table[:, 1:]
+        return x.permute(0, 2, 3, 1) + self.proj(table)
+
+
+def test_a_write_into_a_constant_is_a_constant() -> None:
+    flat, _ = capture(ConstantWrite(), (4, 4, 4))
+    assert_exact(ConstantWrite(), (4, 4, 4), layout="natural")
+    assert not {"split", "concat"} & {layer.op for layer in flat.layers}
+
+
 class AuxTokenHead(nn.Module):
     """volo's head: the class token's logits plus half the maximum over the other tokens' (``max(1)[0]``)."""
 
