@@ -256,6 +256,10 @@ def h_mm(b: Builder, node: Any, a: list[Any]) -> Tensor:
 
 def matmul(b: Builder, node: Any, left: Any, right: Any, bias: Any) -> Tensor:
     """torch.matmul as convcalc's ``matmul`` on both operands in PyTorch's order (a parameter operand: a ``param``)."""
+    for value in (left, right):
+        if isinstance(value, Tensor) and value.layout.batch is not None and value.layout.batch >= len(value.shape) - 2:
+            b.fail("a product along the batch dim (PyTorch's batch is one of the dims multiplied) has no convcalc op: "
+                   "a spec is batch-free")
     refs = [operand_ref(b, v) for v in (left, right)]
     out_shape = b.out_shape(node)
     batch = next((v.layout.batch + len(out_shape) - len(v.shape) for v in (left, right)

@@ -125,16 +125,20 @@ def check_params(network: FlatNetwork, expected: dict[str, int], model: Any) -> 
     """Refuse, in one line, a network whose params differ from the model's: each layer must count exactly the
     parameter elements the capture gave it (``expected``: each parameter tensor once, by the first layer that reads
     it; 0 for a layer that reads none), and the layers plus ``unused`` must total
-    ``sum(p.numel() for p in model.parameters())``. The safety net behind every rule of the ATen table."""
+    ``sum(p.numel() for p in model.parameters())``; and the network must load and analyse. The safety net behind every
+    rule of the ATen table."""
     from convcalc.frontends.flat import to_spec_data
     from convcalc.graph.analysis import walk
     from convcalc.specfile.loader import build
 
+    modules = {layer.name: layer.module for layer in network.layers}
     try:
         steps = walk(build(to_spec_data(network), f"{network.name}.yaml", 10**7))
-    except ConvCalcError:  # a spec that does not load says so where it is loaded; nothing silent to catch here
-        return
-    modules = {layer.name: layer.module for layer in network.layers}
+    except ConvCalcError as error:  # never written as a spec that does not load
+        layer = getattr(error, "layer", None)
+        where = f"layer '{layer}' (in '{modules.get(layer) or 'the model'}')" if layer else "the captured graph"
+        raise ConvCalcError(f"{network.name}: {where}: {error.message}: not imported, rather than written as a spec "
+                            "that does not load") from None
     for step in steps:
         want = expected.get(step.node.name, 0)
         if step.result.params != want:

@@ -492,3 +492,42 @@ class OneHotPositions(nn.Module):
 def test_a_product_of_constants_and_parameters_keeps_the_batch_out() -> None:
     report = assert_exact(OneHotPositions(), (2, 3, 3), layout="natural")
     assert report.output_shape == (6, 4)
+
+
+class BatchProduct(nn.Module):
+    """CSATv2's scalar attention: ``q @ k.transpose(-1, -2)`` of (B, N) tensors, a (B, B) product over the batch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.qk = nn.Linear(1, 2, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q, k = self.qk(x.flatten(2).transpose(1, 2)).unbind(-1)  # (1, N) each
+        return (q @ k.transpose(-1, -2)).softmax(-1) @ q
+
+
+def test_a_product_along_the_batch_dim_is_refused_in_one_line() -> None:
+    with pytest.raises(ConvCalcError, match=r"aten.matmul .*a product along the batch dim"):
+        capture(BatchProduct(), (2, 3, 1))
+
+
+def test_a_network_that_would_not_load_is_not_imported(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The last check of a capture: the network loads and analyses, or nothing is written (one line, the layer)."""
+    import convcalc.graph.analysis as analysis
+    from convcalc.errors import SpecError
+
+    def failing(graph: object) -> object:
+        raise SpecError("a shape no op takes", "model.yaml", 0, "proj")
+
+    monkeypatch.setattr(analysis, "walk", failing)
+    with pytest.raises(ConvCalcError, match=r"model: layer 'proj' \(in 'the model'\): a shape no op takes: not imported"):
+        capture(TiledValuesModel(), (2, 2, 3))
+
+
+class TiledValuesModel(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.proj = nn.Linear(3, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.proj(x.permute(0, 2, 3, 1))
