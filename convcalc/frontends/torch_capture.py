@@ -68,7 +68,8 @@ def constant_of(node: Any, name: str, arguments: list[Any], builder: Builder) ->
     parameter when it reads exactly one parameter, so that the parameter is still counted once); several (a
     :class:`Many`) for an op with several outputs (meshgrid, a split). A tensor computed from several parameters,
     one of which has its elements (timm's standardized conv weight: the weight normalised, times a gain), stands for
-    that one; the others are counted by ``param`` layers of their own."""
+    that one; the others (all of them when none does: Hiera's position embedding, interpolated and added to its
+    tiled window embedding) are counted by ``param`` layers of their own."""
     read = [v for v in flat_values(arguments) if isinstance(v, Param) and v.kind in ("param", "gathered")]
 
     def one(value: Any, label: str) -> Param | None:
@@ -79,12 +80,11 @@ def constant_of(node: Any, name: str, arguments: list[Any], builder: Builder) ->
             table = read[0]
             return Param(table.fqn, shape, "gathered", numel=table.numel, source=table.source or table.shape)
         main = next((p for p in read if p.kind == "param" and p.numel == prod(shape)), None)
-        if main is not None:
-            for other in read:
-                if other.fqn != main.fqn and other.fqn not in builder.counted:
-                    builder.param_tensor(Param(other.fqn, other.source or other.shape))
-            return Param(main.fqn, shape)
-        return Param(label, shape, "constant")
+        for other in read:  # the others: counted once each by a ``param`` layer (never listed as unused)
+            if (main is None or other.fqn != main.fqn) and other.fqn not in builder.counted:
+                own = tuple(other.source or other.shape)
+                builder.param_tensor(Param(other.fqn, own if prod(own) == other.numel else (other.numel,)))
+        return Param(main.fqn, shape) if main is not None else Param(label, shape, "constant")
 
     value = node.meta.get("val")
     if isinstance(value, (tuple, list)):

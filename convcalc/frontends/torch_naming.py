@@ -103,13 +103,14 @@ def declared_outputs(program: Any, outputs: list[Any], last_layer: str) -> dict[
 
 def unused_counts(program: Any, model: Any, counted: set[str]) -> dict[str, dict[str, int]]:
     """Parameters no layer counts (the forward never reads them), and buffers the graph never reads, per module:
-    ``{module: {"params": n, "buffers": m}}`` (buffers only for modules with unused parameters)."""
+    ``{module: {"params": n, "buffers": m}}`` (buffers only for modules with unused parameters); a parameter of the
+    model itself (Hiera's unused ``pos_embed_window``) is listed by its own name."""
     unused: dict[str, dict[str, int]] = {}
     aliases = model.named_parameters(remove_duplicate=False)  # a shared module's parameter has several names
     counted_ids = {id(param) for fqn, param in aliases if fqn in counted}
     for fqn, param in model.named_parameters():
         if id(param) not in counted_ids:
-            entry = unused.setdefault(fqn.rpartition(".")[0], {"params": 0})
+            entry = unused.setdefault(fqn.rpartition(".")[0] or fqn, {"params": 0})  # the model's own: by name
             entry["params"] += param.numel()
     buffers = program.graph_signature.inputs_to_buffers
     read = {buffers[node.name] for node in program.graph.nodes

@@ -142,7 +142,7 @@ def unused_parts(report: Any) -> list[list[str]]:
     uses, counted in the totals."""
     if not report.unused:
         return []
-    parts = [f"{module.module} ({grouped(module.params)}{f', buffers {grouped(module.buffers)}' if module.buffers else ''})"
+    parts = [f"{module.module or 'the model'} ({grouped(module.params)}{f', buffers {grouped(module.buffers)}' if module.buffers else ''})"
              for module in report.unused]  # fmt: skip
     head = f"Unused by forward, in Params: {grouped(report.unused_params)}: "
     return [[head + parts[0], *(f", {part}" for part in parts[1:])]]

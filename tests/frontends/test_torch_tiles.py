@@ -531,3 +531,43 @@ class TiledValuesModel(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.proj(x.permute(0, 2, 3, 1))
+
+
+class CombinedEmbeddings(nn.Module):
+    """Hiera's position embedding: a table interpolated to the grid plus a window table tiled over it, computed from
+    two parameters only (a constant of the forward): both counted by ``param`` layers, neither listed as unused."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pos_embed = nn.Parameter(torch.rand(1, 4, 3, 3))
+        self.pos_embed_window = nn.Parameter(torch.rand(1, 4, 2, 2))
+        self.conv = nn.Conv2d(3, 4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pos = F.interpolate(self.pos_embed, size=(4, 4), mode="bicubic") + self.pos_embed_window.tile(1, 1, 2, 2)
+        return self.conv(x) + pos
+
+
+def test_parameters_combined_into_a_constant_are_counted_not_unused() -> None:
+    flat, _ = capture(CombinedEmbeddings(), (4, 4, 3))
+    assert_exact(CombinedEmbeddings(), (4, 4, 3))
+    assert not flat.unused
+    assert {"pos_embed", "pos_embed_window"} <= {layer.name for layer in flat.layers if layer.op == "param"}
+
+
+class SpareParameter(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.spare = nn.Parameter(torch.rand(5))
+        self.conv = nn.Conv2d(3, 4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)
+
+
+def test_an_unused_parameter_of_the_model_itself_is_listed_by_its_name() -> None:
+    flat, report = capture(SpareParameter(), (4, 4, 3))
+    assert flat.unused == {"spare": {"params": 5}}
+    from convcalc.report.cells import unused_parts
+
+    assert unused_parts(report) == [["Unused by forward, in Params: 5: spare (5)"]]
