@@ -104,7 +104,8 @@ class ArgNamer:
             return self.flagged_list(vector, flags)
         if all(isinstance(value, bool) for value in present):
             for name in flags:
-                if self.fits(vector, name, lambda value, arg: value is (not arg)):
+                if self.fits(vector, name, lambda value, arg: value is (not arg)) and self.settle(
+                        vector, name, lambda value: not value):
                     return Expr(f"${{not {name}}}")
         if all(is_int(value) for value in present):
             for name, values in self.args.items():
@@ -116,21 +117,25 @@ class ArgNamer:
                         break
                 else:
                     continue
-                if factor >= 2 and self.fits(vector, name, lambda value, arg, factor=factor: value == arg * factor):
+                if (factor >= 2 and self.fits(vector, name, lambda value, arg, factor=factor: value == arg * factor)
+                        and self.settle(vector, name, lambda value, factor=factor: value // factor if value % factor == 0
+                                        and value > 0 else None)):
                     return Expr(f"${{{name} * {factor}}}")
-                if divisor >= 2 and self.fits(vector, name, lambda value, arg, divisor=divisor: value == arg // divisor):
+                if (divisor >= 2 and self.fits(vector, name, lambda value, arg, divisor=divisor: value == arg // divisor)
+                        and self.settle(vector, name, lambda value, divisor=divisor: value * divisor or None)):
                     return Expr(f"${{{name} // {divisor}}}")
         distinct = {value_key(value): value for value in present}
         if len(distinct) == 2:
             first, second = distinct.values()
             for name in flags:
                 if self.fits(vector, name, lambda value, arg: same_value(value, first if arg else second)):
-                    yes, no = literal(first), literal(second)
+                    yes, no, when = literal(first), literal(second), first
                 elif self.fits(vector, name, lambda value, arg: same_value(value, second if arg else first)):
-                    yes, no = literal(second), literal(first)
+                    yes, no, when = literal(second), literal(first), second
                 else:
                     continue
-                if yes is not None and no is not None:
+                if yes is not None and no is not None and self.settle(
+                        vector, name, lambda value, when=when: same_value(value, when)):
                     return Expr(f"${{{yes} if {name} else {no}}}")
         return None
 
@@ -145,7 +150,8 @@ class ArgNamer:
             presence = [ABSENT if value is ABSENT else position < len(value) for value in vector]
             flag = None
             if not all(value is ABSENT or value for value in presence):
-                flag = next((name for name in flags if self.fits(presence, name, lambda value, arg: value is arg)), None)
+                flag = next((name for name in flags if self.fits(presence, name, lambda value, arg: value is arg)
+                             and self.settle(presence, name, lambda value: value)), None)
                 if flag is None:
                     return None
             if stretches and stretches[-1][1] == flag:
@@ -163,6 +169,18 @@ class ArgNamer:
         values, known = self.args[name], self.known[name]
         return all(value is ABSENT or not known[column] or relation(value, values[column])
                    for column, value in enumerate(vector))  # fmt: skip
+
+    def settle(self, vector: list[Any], name: str, inverse: Any) -> bool:
+        """Where argument ``name`` is not known yet but ``vector`` is present, the value the argument must take for
+        the derived expression to give ``vector``'s (``inverse``; None: none can): set it, or refuse the relation.
+        Without this the argument would keep a placeholder there, and the expression a wrong value."""
+        settled = {column: inverse(value) for column, value in enumerate(vector)
+                   if value is not ABSENT and not self.known[name][column]}  # fmt: skip
+        if any(value is None for value in settled.values()):
+            return False
+        for column, value in settled.items():
+            self.args[name][column], self.known[name][column] = value, True
+        return True
 
     def fill(self, vector: list[Any], name: str) -> None:
         for column, value in enumerate(vector):

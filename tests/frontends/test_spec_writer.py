@@ -394,3 +394,18 @@ def test_captured_torch_models_keep_their_numbers() -> None:
     flat = capture(Net(), (32, 32, 3), "net")
     text = assert_same_numbers(flat)
     assert len(flat.layers) == 68 and len(text.splitlines()) < 25  # 9 units of 7 layers, 2 with a shortcut
+
+
+def test_a_derived_argument_takes_its_value_where_it_was_not_known_yet() -> None:
+    """Hiera's blocks: a width known only where a block projects (``out``, else unknown) and an attention width
+    three times the block's everywhere: ``${out * 3}`` must make ``out`` 384 where it was not known, not leave it at
+    a placeholder (which wrote a spec of wrong widths, caught only by the writer's own reload)."""
+    from convcalc.frontends.spec_values import ABSENT, ArgNamer, Expr
+
+    namer = ArgNamer(3)
+    assert namer.express([192, ABSENT, ABSENT], "out") == 192  # a constant while only one value is known
+    namer = ArgNamer(3)
+    assert namer.express([192, ABSENT, 384], "out") == Expr("$out")
+    assert namer.express([576, 1152, 1152], "qkv") == Expr("${out * 3}")
+    assert namer.args["out"] == [192, 384, 384] and namer.known["out"] == [True, True, True]
+    assert namer.express([577, 1152, 1152], "odd") == Expr("$odd")  # 577 is no multiple of 3: an argument of its own
