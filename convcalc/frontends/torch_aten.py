@@ -24,20 +24,13 @@ from convcalc.frontends.torch_aten_extra import EXTRA_HANDLERS
 from convcalc.frontends.torch_aten_layout import LAYOUT_HANDLERS, Handler, one_or_list, set_unless_default
 from convcalc.frontends.torch_borrowed import borrowed_conv, borrowed_linear, own_weight
 from convcalc.frontends.torch_layout import Layout, natural, transposed
-from convcalc.frontends.torch_values import Many, Param, Tensor, logical_rank
+from convcalc.frontends.torch_values import Many, Param, Tensor, logical_rank, without_leading_one
 
 if TYPE_CHECKING:
     from convcalc.frontends.torch_builder import Builder
 
 
 # -- channels-first ops ---------------------------------------------------------------------------------------------
-
-
-def channels_first_op(b: Builder, node: Any, x: Any, op: str, args: dict[str, Any],
-                      owned: list[Param] | tuple[Param, ...] = ()) -> Tensor:
-    """An op PyTorch runs on ``(N, C, *grid)``: :meth:`Builder.channels_first_op` (which also takes N windows or
-    heads merged into the batch dim, for a conv or a pooling)."""
-    return b.channels_first_op(node, x, op, args, owned)
 
 
 def conv_layer(b: Builder, node: Any, x: Tensor, weight: Any, bias: Any, stride: Any, padding: Any, dilation: Any,
@@ -61,7 +54,7 @@ def conv_layer(b: Builder, node: Any, x: Tensor, weight: Any, bias: Any, stride:
     if bias is None:
         args["bias"] = False
     owned = [w] + ([b.param(bias, "bias")] if bias is not None else [])
-    return channels_first_op(b, node, x, "deconv" if transposed_ else "conv", args, owned)
+    return b.channels_first_op(node, x, "deconv" if transposed_ else "conv", args, owned)
 
 
 def h_conv(b: Builder, node: Any, a: list[Any]) -> Tensor:
@@ -95,7 +88,7 @@ def bn_layer(b: Builder, node: Any, x: Tensor, weight: Any, bias: Any, mean: Any
         rank = len(x.shape)
         layout = Layout(None, (0, *range(2, rank), 1))
         return b.emit(node, "bn", args, [b.conform(x, layout).ref], b.out_shape(node), layout, owned)
-    return channels_first_op(b, node, x, "bn", args, owned)
+    return b.channels_first_op(node, x, "bn", args, owned)
 
 
 def h_batch_norm(b: Builder, node: Any, a: list[Any]) -> Tensor:  # (x, w, b, mean, var, training, momentum, eps, cudnn)
@@ -118,7 +111,7 @@ def h_group_norm(b: Builder, node: Any, a: list[Any]) -> Tensor:  # (x, groups, 
     elif a[3] is None:  # a weight without bias (timm's GroupNorm1NoBias)
         args["bias"] = False
     set_unless_default(args, "eps", float(a[4]), 1e-5)
-    return channels_first_op(b, node, a[0], "groupnorm", args, norm_params(b, a[2], a[3]))
+    return b.channels_first_op(node, a[0], "groupnorm", args, norm_params(b, a[2], a[3]))
 
 
 def h_native_group_norm(b: Builder, node: Any, a: list[Any]) -> Many:  # (x, w, b, N, C, HxW, group, eps)
@@ -128,7 +121,7 @@ def h_native_group_norm(b: Builder, node: Any, a: list[Any]) -> Many:  # (x, w, 
     elif a[2] is None:
         args["bias"] = False
     set_unless_default(args, "eps", float(a[7]), 1e-5)
-    return Many([channels_first_op(b, node, a[0], "groupnorm", args, norm_params(b, a[1], a[2])), None, None])
+    return Many([b.channels_first_op(node, a[0], "groupnorm", args, norm_params(b, a[1], a[2])), None, None])
 
 
 def h_instance_norm(b: Builder, node: Any, a: list[Any]) -> Tensor:
@@ -139,7 +132,7 @@ def h_instance_norm(b: Builder, node: Any, a: list[Any]) -> Tensor:
         args["bias"] = False
     set_unless_default(args, "track_running_stats", not a[5], False)
     set_unless_default(args, "eps", float(a[7]), 1e-5)
-    return channels_first_op(b, node, a[0], "instancenorm", args, norm_params(b, a[1], a[2], a[3], a[4]))
+    return b.channels_first_op(node, a[0], "instancenorm", args, norm_params(b, a[1], a[2], a[3], a[4]))
 
 
 def h_max_pool(b: Builder, node: Any, a: list[Any]) -> Any:  # (x, k, stride, padding, dilation, ceil_mode)
@@ -148,7 +141,7 @@ def h_max_pool(b: Builder, node: Any, a: list[Any]) -> Any:  # (x, k, stride, pa
     set_unless_default(args, "p", one_or_list(a[3]), 0)
     set_unless_default(args, "d", one_or_list(a[4]), 1)
     set_unless_default(args, "ceil", bool(a[5]), False)
-    out = channels_first_op(b, node, a[0], "maxpool", args)
+    out = b.channels_first_op(node, a[0], "maxpool", args)
     return Many([out, None]) if isinstance(node.meta.get("val"), (tuple, list)) else out
 
 
@@ -160,15 +153,15 @@ def h_avg_pool(b: Builder, node: Any, a: list[Any]) -> Tensor:  # (x, k, stride,
     set_unless_default(args, "p", one_or_list(a[3]), 0)
     set_unless_default(args, "ceil", bool(a[4]), False)
     set_unless_default(args, "count_include_pad", bool(a[5]), True)
-    return channels_first_op(b, node, a[0], "avgpool", args)
+    return b.channels_first_op(node, a[0], "avgpool", args)
 
 
 def h_adaptive_avg(b: Builder, node: Any, a: list[Any]) -> Tensor:
-    return channels_first_op(b, node, a[0], "adaptive_avgpool", {"size": one_or_list(b.out_shape(node)[2:])})
+    return b.channels_first_op(node, a[0], "adaptive_avgpool", {"size": one_or_list(b.out_shape(node)[2:])})
 
 
 def h_adaptive_max(b: Builder, node: Any, a: list[Any]) -> Any:
-    out = channels_first_op(b, node, a[0], "adaptive_maxpool", {"size": one_or_list(b.out_shape(node)[2:])})
+    out = b.channels_first_op(node, a[0], "adaptive_maxpool", {"size": one_or_list(b.out_shape(node)[2:])})
     return Many([out, None]) if isinstance(node.meta.get("val"), (tuple, list)) else out
 
 
@@ -178,17 +171,17 @@ def interpolation(mode: str) -> Handler:
         set_unless_default(args, "mode", mode, "nearest")
         if mode not in ("nearest", "nearest-exact") and isinstance(a[2], bool):
             set_unless_default(args, "align_corners", a[2], False)
-        return channels_first_op(b, node, a[0], "interpolate", args)
+        return b.channels_first_op(node, a[0], "interpolate", args)
 
     return handler
 
 
 def h_pixel_shuffle(op: str) -> Handler:
-    return lambda b, node, a: channels_first_op(b, node, a[0], op, {"r": a[1]})
+    return lambda b, node, a: b.channels_first_op(node, a[0], op, {"r": a[1]})
 
 
 def h_channel_shuffle(b: Builder, node: Any, a: list[Any]) -> Tensor:
-    return channels_first_op(b, node, a[0], "channel_shuffle", {"groups": a[1]})
+    return b.channels_first_op(node, a[0], "channel_shuffle", {"groups": a[1]})
 
 
 def h_pad(b: Builder, node: Any, a: list[Any]) -> Tensor:  # constant_pad_nd(x, pad, value) / pad(x, pad, mode, value)
@@ -341,7 +334,7 @@ def operand_ref(b: Builder, value: Any) -> str:
     if not isinstance(value, Param) or value.kind != "gathered" or value.source is None:
         return b.natural_ref(value)
     b.param_tensor(Param(value.fqn, value.source), tuple(value.source))
-    shape = tuple(value.shape[1:] if len(value.shape) > 1 and value.shape[0] == 1 else value.shape)
+    shape = without_leading_one(value.shape)
     return b.emit(b.node, "constant", {"shape": list(shape), "buffer": False}, [], shape, natural(shape, None),
                   main=False).ref
 
@@ -349,7 +342,7 @@ def operand_ref(b: Builder, value: Any) -> str:
 def h_prelu(b: Builder, node: Any, a: list[Any]) -> Tensor:
     w = b.param(a[1], "weight")
     args = {"num_parameters": w.shape[0]} if w.shape and w.shape[0] != 1 else {}
-    return channels_first_op(b, node, a[0], "prelu", args, [w])
+    return b.channels_first_op(node, a[0], "prelu", args, [w])
 
 
 HANDLERS: dict[str, Handler] = {

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from convcalc.frontends.torch_aten_layout import (
     Handler,
     h_expand,
+    h_split,
     one_or_list,
     reduction,
     set_unless_default,
@@ -59,17 +60,20 @@ def fused_add(op: str) -> Handler:
     return handler
 
 
+def copies(b: Builder, node: Any, x: Tensor, axis: int, count: int) -> Tensor:
+    """``x`` with a new dim of size 1 at ``axis`` (never the batch), expanded to ``count`` copies."""
+    spread = unsqueezed(b, node, x, axis)
+    shape = spread.shape[:axis] + (count,) + spread.shape[axis + 1 :]
+    return b.emit(node, "expand", {"shape": list(spread.layout.logical(shape))}, [spread.ref], shape, spread.layout,
+                  main=False)
+
+
 def h_repeat_interleave(b: Builder, node: Any, a: list[Any]) -> Tensor:  # repeat_interleave(x, repeats, dim, size)
     x, repeats, dim = a[0], a[1], a[2]
     if not isinstance(x, Tensor) or not isinstance(repeats, int) or dim is None:
         b.fail("repeat_interleave other than of an activation, an integer number of times, on one dim, has no "
                "convcalc op")
-    dim %= len(x.shape)
-    spread = unsqueezed(b, node, x, dim + 1)
-    shape = spread.shape[: dim + 1] + (repeats,) + spread.shape[dim + 2 :]
-    expanded = b.emit(node, "expand", {"shape": list(spread.layout.logical(shape))}, [spread.ref], shape,
-                      spread.layout, main=False)
-    return b.reshape(node, expanded, b.out_shape(node))
+    return b.reshape(node, copies(b, node, x, dim % len(x.shape) + 1, repeats), b.out_shape(node))
 
 
 def h_repeat(b: Builder, node: Any, a: list[Any]) -> Any:  # repeat(x, repeats): whole copies along each dim
@@ -85,24 +89,17 @@ def h_repeat(b: Builder, node: Any, a: list[Any]) -> Any:  # repeat(x, repeats):
         x = b.reshape(node, x, shape) if x.shape != shape else x
         for dim, (r, size) in enumerate(zip(repeats, shape)):
             if tiled_dim(dim, r, size):
-                spread = unsqueezed(b, node, x, dim)
-                tiled = spread.shape[:dim] + (r,) + spread.shape[dim + 1 :]
-                spread = b.emit(node, "expand", {"shape": list(spread.layout.logical(tiled))}, [spread.ref], tiled,
-                                spread.layout, main=False)
-                x = b.reshape(node, spread, x.shape[:dim] + (r * size,) + x.shape[dim + 1 :])
+                x = b.reshape(node, copies(b, node, x, dim, r), x.shape[:dim] + (r * size,) + x.shape[dim + 1 :])
     return h_expand(b, node, [x])  # the dims of size 1 (and a shape already tiled: nothing)
 
 
 def h_tensor_split(b: Builder, node: Any, a: list[Any]) -> Many:  # tensor_split(x, indices or sections, dim)
     x = b.tensor(a[0])
-    rank = len(x.shape)
-    dim = (a[2] if len(a) > 2 and a[2] is not None else 0) % rank
-    shapes = [tuple(t.shape) for t in node.meta["val"]]
-    sizes = [shape[dim] for shape in shapes]
+    dim = (a[2] if len(a) > 2 and a[2] is not None else 0) % len(x.shape)
+    sizes = [int(piece.shape[dim]) for piece in node.meta["val"]]
     if dim == x.layout.batch or 0 in sizes:
         b.fail("tensor_split of the batch dim, or into an empty piece, has no convcalc op")
-    out = b.emit_like(node, x, "split", {"sizes": sizes, "dim": x.layout.axis(dim, rank)}, x.layout, shape=x.shape)
-    return Many([Tensor(f"{out.ref}[{k}]", shape, x.layout) for k, shape in enumerate(shapes)])
+    return h_split(b, node, [x, sizes, dim])
 
 
 def h_col2im(b: Builder, node: Any, a: list[Any]) -> Tensor:  # col2im(input, output_size, kernel, dilation, pad, stride)
@@ -111,10 +108,7 @@ def h_col2im(b: Builder, node: Any, a: list[Any]) -> Tensor:  # col2im(input, ou
     if len(x.shape) != 3 or x.shape[0] != 1:
         b.fail("fold of other than one set of blocks (a batch of 1) has no convcalc op")
     x = b.conform(x, channels_first(3))
-    args: dict[str, Any] = {"size": one_or_list(list(size)), "k": one_or_list(list(kernel))}
-    set_unless_default(args, "d", one_or_list(list(dilation)), 1)
-    set_unless_default(args, "p", one_or_list(list(padding)), 0)
-    set_unless_default(args, "s", one_or_list(list(stride)), 1)
+    args = {"size": one_or_list(list(size)), **block_args(kernel, dilation, padding, stride)}
     return b.emit(node, "fold", args, [x.ref], b.out_shape(node), channels_first(4))
 
 
@@ -167,11 +161,17 @@ def h_im2col(b: Builder, node: Any, a: list[Any]) -> Tensor:  # im2col(input, ke
     x = b.conform(x, channels_first(len(x.shape)))
     if len(x.shape) != 4 or x.shape[0] != 1:
         b.fail("unfold of other than one 2-D feature map (a batch of 1) has no convcalc op")
+    return b.emit(node, "unfold", block_args(kernel, dilation, padding, stride), [x.ref], b.out_shape(node),
+                  channels_first(3))
+
+
+def block_args(kernel: Any, dilation: Any, padding: Any, stride: Any) -> dict[str, Any]:
+    """im2col's and col2im's window as convcalc's ``unfold``/``fold`` arguments (defaults left out)."""
     args: dict[str, Any] = {"k": one_or_list(list(kernel))}
     set_unless_default(args, "d", one_or_list(list(dilation)), 1)
     set_unless_default(args, "p", one_or_list(list(padding)), 0)
     set_unless_default(args, "s", one_or_list(list(stride)), 1)
-    return b.emit(node, "unfold", args, [x.ref], b.out_shape(node), channels_first(3))
+    return args
 
 
 EXTRA_HANDLERS: dict[str, Handler] = {

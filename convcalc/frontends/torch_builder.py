@@ -23,7 +23,7 @@ from convcalc.errors import ConvCalcError
 from convcalc.frontends.flat import FlatLayer
 from convcalc.frontends.torch_layout import Layout, PhysShape, channels_first, natural, padded, permutation_to, regroup
 from convcalc.frontends.torch_naming import LayerNames, located
-from convcalc.frontends.torch_values import Param, Tensor
+from convcalc.frontends.torch_values import Param, Tensor, without_leading_one
 
 WINDOW_DEFAULTS = {"k": 1, "s": 1, "p": 0, "d": 1, "output_padding": 0}
 """A sliding-window op's per-axis arguments, and their value on an axis the window does not slide over."""
@@ -159,8 +159,7 @@ class Builder:
             return self.constant_tensor(value)
         if value.kind != "param":
             self.fail(f"the {value.kind} tensor {value.fqn} is an operand of an op other than add, sub, mul, div")
-        shape = logical if logical is not None else (value.shape[1:] if len(value.shape) > 1 and value.shape[0] == 1
-                                                     else value.shape)
+        shape = logical if logical is not None else without_leading_one(value.shape)
         if prod(shape) != value.numel:
             self.fail(f"the parameter {value.fqn} is broadcast to {list(shape)}")
         layout = Layout(None, tuple(range(len(shape))))

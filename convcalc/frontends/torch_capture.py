@@ -25,7 +25,7 @@ from convcalc.frontends.flat import FlatNetwork
 from convcalc.frontends.torch_builder import Builder
 from convcalc.frontends.torch_layout import PhysShape, channels_first
 from convcalc.frontends.torch_mha import attention_calls, lower_attention
-from convcalc.frontends.torch_mutation import only_written, sliced_from, write_into_slice
+from convcalc.frontends.torch_mutation import lowered_write
 from convcalc.frontends.torch_naming import check_params, declared_outputs, op_name, unused_counts
 from convcalc.frontends.torch_values import Many, Param, Tensor
 
@@ -186,15 +186,8 @@ def lower(program: Any, input_shape: PhysShape, model: Any) -> tuple[Builder, li
         name = op_name(node)
         if name in NO_VALUE:
             return
-        # a write into an activation (copy_ through slices; anything but slices of step 1 is refused there); a
-        # write into a constant or buffer is computed like any op on constants
-        if name in ("slice", "copy_") and isinstance(values.get(sliced_from(node if name == "slice" else node.args[0])),
-                                                     Tensor):
-            if name == "copy_":
-                write_into_slice(builder, node, values)
-                return
-            if only_written(node):  # its value is never read: the copy_ writes through it
-                return
+        if lowered_write(builder, node, values):  # a write into an activation's slice (torch_mutation)
+            return
         arguments = resolve(normalized_args(node))
         operands = flat_values(arguments)
         reads_activations = any(isinstance(v, Tensor) for v in operands)

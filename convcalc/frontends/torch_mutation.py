@@ -23,11 +23,24 @@ if TYPE_CHECKING:
 STEP_ONE = (None, 1)
 
 
-def sliced_from(node: Any) -> Any:
-    """The node a chain of slices (any step) starts from: the tensor a write through them changes."""
-    while hasattr(node, "target") and op_name(node) == "slice":
-        node = node.args[0]
-    return node
+def lowered_write(b: Builder, node: Any, values: dict[Any, Any]) -> bool:
+    """Lower ``node`` if it belongs to a write into an activation: a ``copy_`` through slices (anything but slices
+    of step 1 refused), or a slice taken only for it (no layer). False for anything else, a write into a constant or
+    buffer included (computed like any op on constants)."""
+    name = op_name(node)
+    if name not in ("slice", "copy_"):
+        return False
+    base_node, chain = slice_chain(node.args[0])
+    if not isinstance(values.get(base_node), Tensor):
+        return False
+    if name == "slice":
+        return only_written(node)
+    written = b.tensor(values.get(node.args[1]))
+    if chain is None:
+        b.fail("a write into other than a slice (with step 1) of an activation has no convcalc op")
+    values[base_node] = rebuilt(b, node, values[base_node], chain, written)
+    values[node] = written
+    return True
 
 
 def only_written(node: Any) -> bool:
@@ -38,34 +51,26 @@ def only_written(node: Any) -> bool:
     )
 
 
-def slice_chain(target: Any) -> tuple[Any, list[tuple[int, int, int]]]:
-    """The node a view was sliced from and its slices ``(dim, start, stop)``, outermost first (none: the write is
-    into the whole tensor, as when the slices were full and export dropped them); None for a slice with a step."""
-    chain = []
+def slice_chain(target: Any) -> tuple[Any, list[tuple[int, int, int]] | None]:
+    """The node a view was sliced from (``target`` itself when it is no slice: a write into the whole tensor, as when
+    the slices were full and export dropped them) and its slices ``(dim, start, stop)``, outermost first; None for
+    the slices when one has a step."""
+    chain: list[tuple[int, int, int]] | None = []
     while hasattr(target, "target") and op_name(target) == "slice":
         base = target.args[0]
         rank = len(base.meta["val"].shape)
-        size = int(base.meta["val"].shape[target.args[1] % rank])
         dim = target.args[1] % rank
+        size = int(base.meta["val"].shape[dim])
         start = target.args[2] if len(target.args) > 2 and target.args[2] is not None else 0
         stop = target.args[3] if len(target.args) > 3 and target.args[3] is not None else size
         step = target.args[4] if len(target.args) > 4 else None
         if step not in STEP_ONE:
-            return None, []
-        start, stop = (max(0, min(size, v + size if v < 0 else v)) for v in (start, stop))
-        chain.append((dim, start, stop))
+            chain = None
+        elif chain is not None:
+            start, stop = (max(0, min(size, v + size if v < 0 else v)) for v in (start, stop))
+            chain.append((dim, start, stop))
         target = base
-    return target, chain[::-1]
-
-
-def write_into_slice(b: Builder, node: Any, values: dict[Any, Any]) -> None:
-    """``copy_(view, value)``: the base tensor of ``view`` gets ``value`` in the slice (``values`` updated)."""
-    base_node, chain = slice_chain(node.args[0])
-    base, written = values.get(base_node), b.tensor(values.get(node.args[1]))
-    if base_node is None or not isinstance(base, Tensor):
-        b.fail("a write into other than a slice (with step 1) of an activation has no convcalc op")
-    values[base_node] = rebuilt(b, node, base, chain, written)
-    values[node] = written
+    return target, None if chain is None else chain[::-1]
 
 
 def rebuilt(b: Builder, node: Any, x: Tensor, chain: list[tuple[int, int, int]], written: Tensor) -> Tensor:

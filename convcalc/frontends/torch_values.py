@@ -65,5 +65,9 @@ def logical_rank(value: Any) -> int:
     without its leading 1 (as ``param`` and ``constant`` layers write them)."""
     if isinstance(value, Tensor):
         return len(value.layout.perm)
-    shape = tuple(getattr(value, "shape", ()))
-    return len(shape) - (1 if len(shape) > 1 and shape[0] == 1 else 0)
+    return len(without_leading_one(tuple(getattr(value, "shape", ()))))
+
+
+def without_leading_one(shape: PhysShape) -> PhysShape:
+    """A parameter's shape as its ``param`` layer writes it: a leading 1 dropped (a batch-like dim of 1)."""
+    return tuple(shape[1:] if len(shape) > 1 and shape[0] == 1 else shape)
